@@ -1,0 +1,118 @@
+// MARK: - Chapter 05: Attention (docs/05-attention.md)
+//
+// Each token looks back at the tokens before it and blends in what it finds useful.
+// For one head h of width D = C / H, in one window of T tokens (X [T, C], tokens are rows):
+//   Q_h = X·W_Q[:, h]  K_h = X·W_K[:, h]  V_h = X·W_V[:, h]       each [T, D]
+//   S   = Q_h·K_hᵀ / √D                                            [T, T]: row i = query i, column j = key j
+//   A   = softmax of each row of S over keys j ≤ i (causal mask)   [T, T]: row i sums to 1
+//   Y_h = A·V_h                                                    [T, D]: row i blends the values it attends to
+// then the heads sit side by side, Y = [Y_0 | Y_1 | … | Y_{H−1}] [T, C], and W_O mixes them:
+//   out = Y·W_O + b                                                [T, C]
+// Head h owns columns h·D ..< (h+1)·D of W_Q, W_K and W_V. GPT-2 keeps all three in one matrix,
+// c_attn.weight [C, 3C] = [W_Q | W_K | W_V], so one product makes Q, K and V for every head.
+
+/// scores S [T, T] → weights A [T, T]. Row i is a softmax over keys 0...i; keys j > i (the future)
+/// get weight exactly 0: the lower triangle, diagonal included, is kept.
+public func causalSoftmax(_ scores: Matrix) -> Matrix {
+    var weights = Matrix(rows: scores.rows, cols: scores.cols)
+    for i in 0..<scores.rows {
+        let visible = Array(scores.row(i)[0...i])                  // keys 0...i only
+        let p = softmax(visible)
+        for j in 0...i { weights[i, j] = p[j] }
+    }
+    return weights
+}
+
+/// dA [T, T] → dS [T, T], given the weights A that causalSoftmax returned.
+public func causalSoftmaxBackward(_ dWeights: Matrix, weights: Matrix) -> Matrix {
+    var dScores = Matrix(rows: weights.rows, cols: weights.cols)
+    for i in 0..<weights.rows {
+        // A[i, 0...i] = softmax(S[i, 0...i]); masked entries had no effect, so their gradient is 0
+        let ds = softmaxBackward(Array(dWeights.row(i)[0...i]), probabilities: Array(weights.row(i)[0...i]))
+        for j in 0...i { dScores[i, j] = ds[j] }
+    }
+    return dScores
+}
+
+public struct Attention: Sendable {
+    public var cAttn: Linear   // [W_Q | W_K | W_V] [C, 3C] and their biases [1, 3C] (GPT-2: attn.c_attn)
+    public var cProj: Linear   // W_O [C, C] and bias [1, C] (GPT-2: attn.c_proj)
+    public let heads: Int      // H
+
+    public init(cAttn: Linear, cProj: Linear, heads: Int) {
+        self.cAttn = cAttn
+        self.cProj = cProj
+        self.heads = heads
+    }
+
+    /// C: the width of Q, K and V (a third of c_attn's outputs).
+    public var width: Int { cAttn.weight.cols / 3 }
+    /// D = C / H: the width of one head's Q, K and V.
+    public var headWidth: Int { width / heads }
+
+    public struct Saved: Sendable {
+        public let input: Matrix          // X [B·T, C], the rows attention read
+        public let qkv: Matrix            // [Q | K | V] [B·T, 3C]
+        public let weights: [Matrix]      // A [T, T] for window b and head h at index b·H + h
+        public let concatenated: Matrix   // [Y_0 | … | Y_{H−1}] [B·T, C], before W_O
+    }
+
+    /// The columns of Q, K or V (part 0, 1 or 2 of c_attn's output) that head h owns.
+    func columns(part: Int, head h: Int) -> Range<Int> {
+        part * width + h * headWidth ..< part * width + (h + 1) * headWidth
+    }
+
+    /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other.
+    public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
+        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        let qkv = cAttn.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
+        var concatenated = Matrix(rows: x.rows, cols: width)
+        var weights: [Matrix] = []
+        for b in 0..<x.rows / T {
+            let rows = b * T ..< (b + 1) * T                              // window b
+            for h in 0..<heads {
+                let q = qkv.block(rows: rows, cols: columns(part: 0, head: h))   // Q_h [T, D]
+                let k = qkv.block(rows: rows, cols: columns(part: 1, head: h))   // K_h [T, D]
+                let v = qkv.block(rows: rows, cols: columns(part: 2, head: h))   // V_h [T, D]
+                let scores = q.timesTransposed(k) * scale                 // S = Q_h·K_hᵀ / √D  [T, T]
+                let a = causalSoftmax(scores)                             // A [T, T], row i sums to 1 over j ≤ i
+                let y = a.times(v)                                        // Y_h = A·V_h  [T, D]
+                concatenated.setBlock(y, row: b * T, col: h * D)          // head h's columns of [Y_0 | … | Y_{H−1}]
+                weights.append(a)
+            }
+        }
+        let out = cProj.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
+        return (out, Saved(input: x, qkv: qkv, weights: weights, concatenated: concatenated))
+    }
+
+    /// dOut [B·T, C] → dX [B·T, C]; adds into gradient.cAttn and gradient.cProj.
+    public func backward(_ dOut: Matrix, _ saved: Saved, windowLength T: Int, into gradient: inout Attention) -> Matrix {
+        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        // out = Y·W_O + b  →  dY = dOut·W_Oᵀ (and dW_O, db)
+        let dConcatenated = cProj.backward(dOut, input: saved.concatenated, into: &gradient.cProj)
+        var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)
+        for b in 0..<dOut.rows / T {
+            let rows = b * T ..< (b + 1) * T
+            for h in 0..<heads {
+                let q = saved.qkv.block(rows: rows, cols: columns(part: 0, head: h))
+                let k = saved.qkv.block(rows: rows, cols: columns(part: 1, head: h))
+                let v = saved.qkv.block(rows: rows, cols: columns(part: 2, head: h))
+                let a = saved.weights[b * heads + h]
+                let dY = dConcatenated.block(rows: rows, cols: h * D ..< (h + 1) * D)
+                // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h
+                let dA = dY.timesTransposed(v)
+                let dV = a.transposedTimes(dY)
+                // A = causal softmax(S)  →  dS, row by row over j ≤ i
+                let dScores = causalSoftmaxBackward(dA, weights: a)
+                // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
+                let dQ = dScores.times(k) * scale
+                let dK = dScores.transposedTimes(q) * scale
+                dqkv.setBlock(dQ, row: b * T, col: columns(part: 0, head: h).lowerBound)
+                dqkv.setBlock(dK, row: b * T, col: columns(part: 1, head: h).lowerBound)
+                dqkv.setBlock(dV, row: b * T, col: columns(part: 2, head: h).lowerBound)
+            }
+        }
+        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  →  dX = dQKV·W_QKVᵀ (and dW_QKV, db)
+        return cAttn.backward(dqkv, input: saved.input, into: &gradient.cAttn)
+    }
+}

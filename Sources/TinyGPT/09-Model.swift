@@ -1,0 +1,181 @@
+// MARK: - Chapter 09: Model (docs/09-model.md)
+//
+// The whole forward pass, top to bottom:
+//   X₀ = W_E[ids] + P                 embedding + positions           [B·T, C]   (chapters 02, 03)
+//   X_l = Block_l(X_{l−1})            l = 1…L                         [B·T, C]   (chapter 08)
+//   Z = LN_f(X_L)                     Pre-LN only; Post-LN ends normalised already
+//   logits = Z·Uᵀ                     U = W_E (tied) or its own [V, C] [B·T, V]: row t scores every candidate next token
+// Unembedding compares each final row with every vocabulary row by a dot product: the larger,
+// the better the match. Softmax (chapter 04) turns a row of logits into next-token probabilities.
+
+/// Everything that fixes the model's shape. `validate()` says which value to change.
+public struct Configuration: Equatable, Sendable {
+    public var vocabularySize: Int = 256      // V (GPT-2: vocab_size)
+    public var context: Int = 32              // longest window T (n_positions)
+    public var width: Int = 64                // C (n_embd)
+    public var layers: Int = 2                // L (n_layer)
+    public var heads: Int = 4                 // H (n_head)
+    public var norm: NormOrder = .pre
+    public var activation: Activation = .gelu
+    public var positions: PositionKind = .learned
+    public var tied = true                    // unembedding U = W_E (tie_word_embeddings)
+    public var layerNormEpsilon: Float = 1e-5
+
+    public init() {}
+
+    /// D = C / H
+    public var headWidth: Int { width / heads }
+
+    /// Throws a `ConfigurationError` naming the value to change.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError(message: message) }
+        }
+        try require(vocabularySize >= 2, "vocabulary size \(vocabularySize) is too small: it needs at least 2 entries")
+        try require(context >= 1, "context \(context) must be at least 1 (--context)")
+        try require(width >= 1, "width \(width) must be at least 1 (--width)")
+        try require(layers >= 1, "layers \(layers) must be at least 1 (--layers)")
+        try require(heads >= 1, "heads \(heads) must be at least 1 (--heads)")
+        try require(width % heads == 0,
+                    "width \(width) is not divisible by heads \(heads): choose --width a multiple of --heads (e.g. \(max(heads, width / heads * heads)))")
+        try require(positions == .learned || width % 2 == 0,
+                    "sinusoidal positions need an even width, got \(width): change --width")
+        try require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive")
+        let parameterCount = vocabularySize * width * (tied ? 1 : 2) + context * width + layers * 12 * width * width
+        try require(parameterCount <= 2_000_000_000, "\(parameterCount) parameters do not fit: make --width, --layers or the vocabulary smaller")
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+public struct GPT: Sendable {
+    public let config: Configuration
+    public var wte: Embedding         // W_E [V, C] (GPT-2: wte)
+    public var wpe: Positions         // P [context, C] (GPT-2: wpe; fixed when sinusoidal)
+    public var blocks: [Block]        // L blocks (GPT-2: h.0, h.1, …)
+    public var lnF: LayerNorm?        // final LayerNorm, Pre-LN only (GPT-2: ln_f)
+    public var lmHead: Matrix?        // U [V, C] when untied (GPT-2: lm_head); nil when U = W_E
+
+    /// A fresh model with GPT-2's initialisation: weights N(0, 0.02²); the two projections that
+    /// write into the residual stream (attn.c_proj, mlp.c_proj) N(0, (0.02/√(2L))²); biases 0; γ 1, β 0.
+    public init(config: Configuration, random: inout RandomGenerator) throws {
+        try config.validate()
+        let C = config.width, std: Float = 0.02
+        let residualStd = std / Float(2 * config.layers).squareRoot()
+        self.config = config
+        wte = Embedding(weight: Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random))
+        wpe = Positions(kind: config.positions, context: config.context, width: C, std: std, random: &random)
+        blocks = []
+        for _ in 0..<config.layers {
+            let attention = Attention(
+                cAttn: Linear(inputs: C, outputs: 3 * C, std: std, random: &random),
+                cProj: Linear(inputs: C, outputs: C, std: residualStd, random: &random),
+                heads: config.heads)
+            let feedForward = FeedForward(
+                cFc: Linear(inputs: C, outputs: 4 * C, std: std, random: &random),
+                cProj: Linear(inputs: 4 * C, outputs: C, std: residualStd, random: &random),
+                activation: config.activation)
+            blocks.append(Block(ln1: LayerNorm(width: C, epsilon: config.layerNormEpsilon), attention: attention,
+                                ln2: LayerNorm(width: C, epsilon: config.layerNormEpsilon), feedForward: feedForward,
+                                order: config.norm))
+        }
+        lnF = config.norm == .pre ? LayerNorm(width: C, epsilon: config.layerNormEpsilon) : nil
+        lmHead = config.tied ? nil : Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random)
+    }
+
+    /// U [V, C]: row v is the vector that candidate token v is matched against.
+    public var unembedding: Matrix { lmHead ?? wte.weight }
+
+    public struct Saved: Sendable {
+        public let ids: [Int]                 // [B·T]
+        public let embedded: Matrix           // X₀ = W_E[ids] + P [B·T, C]
+        public let blocks: [Block.Saved]      // one per block
+        public let blockOutputs: [Matrix]     // X_1 … X_L [B·T, C]
+        public let finalNorm: LayerNorm.Saved?
+        public let final: Matrix              // Z [B·T, C], the rows that meet U
+    }
+
+    /// ids [B·T] (B windows of T tokens, one after another) → logits [B·T, V].
+    /// Row b·T + t holds the scores for the token after position t of window b.
+    public func forward(_ ids: [Int], windowLength T: Int) -> (logits: Matrix, saved: Saved) {
+        precondition(T >= 1 && T <= config.context && ids.count % T == 0, "windows of \(T) tokens from \(ids.count) IDs")
+        let tokens = wte.forward(ids)                                     // W_E[ids]  [B·T, C]
+        var x = wpe.forward(tokens, windowLength: T)                      // X₀ = W_E[ids] + P
+        let embedded = x
+        var blockSaved: [Block.Saved] = [], blockOutputs: [Matrix] = []
+        for block in blocks {
+            let (y, saved) = block.forward(x, windowLength: T)            // X_l = Block_l(X_{l−1})
+            blockSaved.append(saved)
+            blockOutputs.append(y)
+            x = y
+        }
+        var finalNormSaved: LayerNorm.Saved? = nil
+        if let lnF {
+            let (z, saved) = lnF.forward(x)                               // Z = LN_f(X_L)
+            finalNormSaved = saved
+            x = z
+        }
+        let logits = x.timesTransposed(unembedding)                       // logits = Z·Uᵀ  [B·T, V]
+        return (logits, Saved(ids: ids, embedded: embedded, blocks: blockSaved, blockOutputs: blockOutputs,
+                              finalNorm: finalNormSaved, final: x))
+    }
+}
+
+// MARK: The parameters, by GPT-2's names
+// One list names every trained matrix, so counting, the optimizer (chapter 12) and checkpoints
+// walk the same list. Vectors (biases, γ, β) are [1, n] matrices.
+
+public struct Parameter {
+    public let name: String                          // GPT-2's name, e.g. "h.0.attn.c_attn.weight"
+    public let path: WritableKeyPath<GPT, Matrix>
+    public let decays: Bool                          // weight decay applies (chapter 12): matrices, not vectors
+}
+
+extension GPT {
+    public var parameters: [Parameter] {
+        var list = [Parameter(name: "wte.weight", path: \GPT.wte.weight, decays: true)]
+        if wpe.kind == .learned { list.append(Parameter(name: "wpe.weight", path: \GPT.wpe.weight, decays: true)) }
+        for l in blocks.indices {
+            let block: WritableKeyPath<GPT, Block> = \GPT.blocks[l]
+            func add(_ name: String, _ path: WritableKeyPath<Block, Matrix>, decays: Bool) {
+                list.append(Parameter(name: "h.\(l).\(name)", path: block.appending(path: path), decays: decays))
+            }
+            add("ln_1.weight", \Block.ln1.gamma, decays: false)
+            add("ln_1.bias", \Block.ln1.beta, decays: false)
+            add("attn.c_attn.weight", \Block.attention.cAttn.weight, decays: true)
+            add("attn.c_attn.bias", \Block.attention.cAttn.bias, decays: false)
+            add("attn.c_proj.weight", \Block.attention.cProj.weight, decays: true)
+            add("attn.c_proj.bias", \Block.attention.cProj.bias, decays: false)
+            add("ln_2.weight", \Block.ln2.gamma, decays: false)
+            add("ln_2.bias", \Block.ln2.beta, decays: false)
+            add("mlp.c_fc.weight", \Block.feedForward.cFc.weight, decays: true)
+            add("mlp.c_fc.bias", \Block.feedForward.cFc.bias, decays: false)
+            add("mlp.c_proj.weight", \Block.feedForward.cProj.weight, decays: true)
+            add("mlp.c_proj.bias", \Block.feedForward.cProj.bias, decays: false)
+        }
+        if lnF != nil {
+            list.append(Parameter(name: "ln_f.weight", path: \GPT.lnF!.gamma, decays: false))
+            list.append(Parameter(name: "ln_f.bias", path: \GPT.lnF!.beta, decays: false))
+        }
+        if lmHead != nil { list.append(Parameter(name: "lm_head.weight", path: \GPT.lmHead!, decays: true)) }
+        return list
+    }
+
+    /// How many numbers training adjusts (a tied W_E counts once).
+    public var parameterCount: Int {
+        parameters.reduce(0) { $0 + self[keyPath: $1.path].values.count }
+    }
+
+    /// The same model with every parameter set to 0: the shape gradients and optimizer moments take.
+    public func zeroed() -> GPT {
+        var copy = self
+        for parameter in parameters {
+            let old = copy[keyPath: parameter.path]
+            copy[keyPath: parameter.path] = Matrix(rows: old.rows, cols: old.cols)
+        }
+        return copy
+    }
+}

@@ -1,0 +1,104 @@
+// MARK: - Chapter 13: Training (docs/13-training.md)
+//
+// Next-token prediction on the corpus. From the token stream, cut a window of T + 1 tokens at a
+// random place: its first T are the input, its last T (shifted by one) the targets, so every
+// position learns at once to predict its successor from what came before it (teacher forcing:
+// the true tokens are fed in, never the model's own guesses). B windows stack into [B·T] rows.
+// One step: forward → loss → backward → AdamW. The last part of the stream is held out: it is
+// never trained on, and its loss says how much of what was learned carries to unseen text.
+
+public enum TrainingError: Error, CustomStringConvertible, Sendable {
+    case corpusTooShort(tokens: Int, needed: Int)
+    case lossNotFinite(step: Int, loss: Float)
+
+    public var description: String {
+        switch self {
+        case .corpusTooShort(let tokens, let needed):
+            return "the corpus has \(tokens) tokens but training needs at least \(needed) (one window of --context plus one, with room for the held-out part): use a longer corpus or a smaller --context"
+        case .lossNotFinite(let step, let loss):
+            return "the loss became \(loss) at step \(step): training diverged; lower --lr or raise --warmup"
+        }
+    }
+}
+
+/// The token stream, split into a training part and a held-out tail.
+public struct TextDataset: Sendable {
+    public let train: [Int]
+    public let heldOut: [Int]
+    public let windowLength: Int     // T
+
+    /// Keeps the last `heldOutFraction` of the tokens apart (when at least one window fits there).
+    public init(ids: [Int], windowLength T: Int, heldOutFraction: Double = 0.1) throws {
+        guard ids.count >= T + 1 else { throw TrainingError.corpusTooShort(tokens: ids.count, needed: T + 1) }
+        var split = ids.count - Int(Double(ids.count) * heldOutFraction)
+        if ids.count - split < T + 1 || split < T + 1 { split = ids.count }   // too short to hold out: none
+        train = Array(ids[..<split])
+        heldOut = Array(ids[split...])
+        windowLength = T
+    }
+
+    /// B random windows from the training part: ids [B·T] and targets [B·T], targets[i] = the token after ids[i].
+    public func batch(windows B: Int, random: inout RandomGenerator) -> (ids: [Int], targets: [Int]) {
+        var ids: [Int] = [], targets: [Int] = []
+        for _ in 0..<B {
+            let start = random.integer(below: train.count - windowLength)    // window train[start ..< start + T + 1]
+            ids += train[start ..< start + windowLength]
+            targets += train[start + 1 ..< start + windowLength + 1]         // shifted by one
+        }
+        return (ids, targets)
+    }
+
+    /// Every window of the held-out part, side by side without overlap (empty if nothing is held out).
+    public func heldOutWindows() -> (ids: [Int], targets: [Int]) {
+        var ids: [Int] = [], targets: [Int] = []
+        var start = 0
+        while start + windowLength + 1 <= heldOut.count {
+            ids += heldOut[start ..< start + windowLength]
+            targets += heldOut[start + 1 ..< start + windowLength + 1]
+            start += windowLength
+        }
+        return (ids, targets)
+    }
+}
+
+/// What one step did.
+public struct StepReport: Sendable {
+    public let step: Int              // from 1
+    public let loss: Float            // mean cross-entropy of this batch, before the update
+    public let learningRate: Float
+    public let gradientNorm: Float    // before clipping
+}
+
+/// The model, its optimizer and the batches' random source, advanced one step at a time.
+public struct Trainer: Sendable {
+    public var model: GPT
+    public var optimizer: AdamW
+    public let dataset: TextDataset
+    public let batchSize: Int          // B
+    public var random: RandomGenerator
+
+    public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator) {
+        self.model = model
+        self.optimizer = AdamW(model: model, settings: settings)
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.random = random
+    }
+
+    /// forward → loss → backward → AdamW on one fresh batch. Throws (and leaves the model as it was)
+    /// if the loss is not a finite number.
+    public mutating func step() throws -> StepReport {
+        let (ids, targets) = dataset.batch(windows: batchSize, random: &random)
+        let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength)
+        guard loss.isFinite else { throw TrainingError.lossNotFinite(step: optimizer.step + 1, loss: loss) }
+        let (norm, eta) = optimizer.update(&model, gradient: gradient)
+        return StepReport(step: optimizer.step, loss: loss, learningRate: eta, gradientNorm: norm)
+    }
+
+    /// Mean loss over every held-out window (nil if nothing is held out). No update.
+    public func heldOutLoss() -> Float? {
+        let (ids, targets) = dataset.heldOutWindows()
+        guard !ids.isEmpty else { return nil }
+        return CrossEntropy.forward(model.forward(ids, windowLength: dataset.windowLength).logits, targets: targets).loss
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+// The command line's flags: `--name value` or `--switch`, each with a default that --help shows.
+
+/// Bad usage: printed as one line on stderr, exit status 2.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// A failure while running (unreadable file, diverged training): one line on stderr, exit status 1.
+struct RunError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+struct FlagSpec {
+    let name: String          // without the dashes
+    let defaultValue: String  // "" for a switch
+    let help: String
+    var isSwitch = false
+}
+
+/// Parsed flags of one command. Reading a flag converts and checks it, or throws a UsageError.
+struct Flags {
+    let command: String
+    let specs: [FlagSpec]
+    private var values: [String: String] = [:]
+
+    init(command: String, specs: [FlagSpec], arguments: [String]) throws {
+        self.command = command
+        self.specs = specs
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                throw UsageError("unexpected argument '\(argument)': flags look like --name value (see gpt \(command) --help)")
+            }
+            let name = String(argument.dropFirst(2))
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                throw UsageError("unknown flag --\(name) for 'gpt \(command)' (see gpt \(command) --help)")
+            }
+            if spec.isSwitch {
+                values[name] = "true"
+                i += 1
+            } else {
+                guard i + 1 < arguments.count else { throw UsageError("--\(name) needs a value (default: \(spec.defaultValue))") }
+                values[name] = arguments[i + 1]
+                i += 2
+            }
+        }
+    }
+
+    func string(_ name: String) -> String {
+        values[name] ?? specs.first { $0.name == name }?.defaultValue ?? ""
+    }
+
+    func isSet(_ name: String) -> Bool { values[name] != nil }
+
+    func flag(_ name: String) -> Bool { values[name] == "true" }
+
+    func integer(_ name: String, atLeast minimum: Int) throws -> Int {
+        let text = string(name)
+        guard let value = Int(text) else { throw UsageError("--\(name) takes a whole number, got '\(text)'") }
+        guard value >= minimum else { throw UsageError("--\(name) must be at least \(minimum), got \(value)") }
+        return value
+    }
+
+    func number(_ name: String, in range: ClosedRange<Float>) throws -> Float {
+        let text = string(name)
+        guard let value = Float(text), value.isFinite else { throw UsageError("--\(name) takes a number, got '\(text)'") }
+        guard range.contains(value) else {
+            throw UsageError("--\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(text)")
+        }
+        return value
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) throws -> T where T.RawValue == String {
+        let text = string(name)
+        guard let value = T(rawValue: text) else {
+            throw UsageError("--\(name) takes one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        }
+        return value
+    }
+
+    var usage: String {
+        let width = (specs.map { $0.name.count + ($0.isSwitch ? 0 : 6) }.max() ?? 0) + 4
+        return specs.map { spec in
+            let left = "  --\(spec.name)" + (spec.isSwitch ? "" : " VALUE")
+            let pad = String(repeating: " ", count: max(1, width - left.count + 2))
+            let shown = spec.isSwitch ? "" : "  (default: \(spec.defaultValue.isEmpty ? "none" : spec.defaultValue))"
+            return left + pad + spec.help + shown
+        }.joined(separator: "\n")
+    }
+}

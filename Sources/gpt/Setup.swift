@@ -1,0 +1,70 @@
+import Foundation
+import TinyGPT
+
+// What every command shares: the corpus, the tokenizer and the model's configuration from flags.
+
+enum TokenizerKind: String, CaseIterable {
+    case word, char
+}
+
+let cores = ProcessInfo.processInfo.activeProcessorCount
+
+let modelFlags: [FlagSpec] = [
+    FlagSpec(name: "corpus", defaultValue: "corpus.txt", help: "text to learn the vocabulary from (and to train on)"),
+    FlagSpec(name: "tokenizer", defaultValue: "word", help: "word or char (chapter 01)"),
+    FlagSpec(name: "width", defaultValue: "64", help: "C, components per token vector"),
+    FlagSpec(name: "layers", defaultValue: "2", help: "L, transformer blocks"),
+    FlagSpec(name: "heads", defaultValue: "4", help: "H, attention heads (must divide --width)"),
+    FlagSpec(name: "context", defaultValue: "32", help: "T, tokens per window"),
+    FlagSpec(name: "norm", defaultValue: "pre", help: "pre (GPT-2) or post (2017 Transformer) LayerNorm"),
+    FlagSpec(name: "activation", defaultValue: "gelu", help: "gelu or relu (chapter 07)"),
+    FlagSpec(name: "positions", defaultValue: "learned", help: "learned or sinusoidal (chapter 03)"),
+    FlagSpec(name: "untied", defaultValue: "", help: "give the unembedding its own matrix instead of W_E", isSwitch: true),
+    FlagSpec(name: "seed", defaultValue: "1", help: "seed of the one random generator"),
+    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+]
+
+/// The corpus, its tokenizer and its IDs.
+struct Corpus {
+    let path: String
+    let tokenizer: any Tokenizer
+    let ids: [Int]
+}
+
+func loadCorpus(_ flags: Flags) throws -> Corpus {
+    let path = flags.string("corpus")
+    let kind = try flags.choice("tokenizer", as: TokenizerKind.self)
+    let text = try readCorpus(path)
+    let tokenizer: any Tokenizer = kind == .word ? WordTokenizer(corpus: text) : CharacterTokenizer(corpus: text)
+    return Corpus(path: path, tokenizer: tokenizer, ids: tokenizer.encode(text).ids)
+}
+
+/// The model's configuration from flags; an impossible one is a usage error naming the value.
+func configuration(_ flags: Flags, vocabularySize: Int) throws -> Configuration {
+    var config = Configuration()
+    config.vocabularySize = vocabularySize
+    config.width = try flags.integer("width", atLeast: 1)
+    config.layers = try flags.integer("layers", atLeast: 1)
+    config.heads = try flags.integer("heads", atLeast: 1)
+    config.context = try flags.integer("context", atLeast: 1)
+    config.norm = try flags.choice("norm", as: NormOrder.self)
+    config.activation = try flags.choice("activation", as: Activation.self)
+    config.positions = try flags.choice("positions", as: PositionKind.self)
+    config.tied = !flags.flag("untied")
+    do { try config.validate() } catch let error as ConfigurationError { throw UsageError(error.message) }
+    return config
+}
+
+func seedAndThreads(_ flags: Flags) throws -> UInt64 {
+    let seedText = flags.string("seed")
+    guard let seed = UInt64(seedText) else { throw UsageError("--seed takes a whole number ≥ 0, got '\(seedText)'") }
+    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    return seed
+}
+
+/// "2 layers · 4 heads · width 64 · context 32 · Pre-LN · GELU · learned positions · tied"
+func describe(_ config: Configuration) -> String {
+    "\(config.layers) layers · \(config.heads) heads · width \(config.width) · context \(config.context) · "
+        + "\(config.norm == .pre ? "Pre-LN" : "Post-LN") · \(config.activation.rawValue.uppercased()) · "
+        + "\(config.positions.rawValue) positions · \(config.tied ? "tied" : "untied") unembedding"
+}

@@ -1,0 +1,69 @@
+import Foundation
+import TinyGPT
+
+// gpt: the command line over the TinyGPT library. It parses flags, calls the library, prints,
+// and writes files. `swift run -c release` with no arguments runs the demo.
+
+let overview = """
+gpt: a GPT you read like a book (docs/README.md)
+
+usage: gpt [COMMAND] [--flag value …]      (no command: demo)
+
+commands, in the order a learner meets them:
+  trace   run one forward pass of an untrained model on a prompt, narrating every shape
+  train   train on a corpus with a live loss, then sample
+  demo    train on corpus.txt with the demo's settings and sample from the notes' prompts
+
+gpt COMMAND --help lists the command's flags and their defaults.
+"""
+
+struct Command {
+    let name: String
+    let summary: String
+    let flags: [FlagSpec]
+    let run: (Flags) throws -> Void
+}
+
+let commands = [
+    Command(name: "trace", summary: "one forward pass of an untrained model, narrated", flags: traceFlags, run: trace),
+    Command(name: "train", summary: "train on a corpus, print the loss as it falls, sample", flags: trainFlags,
+            run: { try train($0, demo: false) }),
+    Command(name: "demo", summary: "train on corpus.txt and sample from the notes' prompts", flags: trainFlags,
+            run: { try train($0, demo: true) }),
+]
+
+@MainActor func main() -> Int32 {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "--help" || arguments.first == "-h" || arguments.first == "help" {
+        print(overview)
+        print("\nflags of train and demo:")
+        print((try? Flags(command: "train", specs: trainFlags, arguments: []).usage) ?? "")
+        return 0
+    }
+    var name = "demo"
+    if let first = arguments.first, !first.hasPrefix("-") {
+        name = first
+        arguments.removeFirst()
+    }
+    guard let command = commands.first(where: { $0.name == name }) else {
+        Output.error("unknown command '\(name)': choose one of \(commands.map(\.name).joined(separator: ", ")) (see gpt --help)")
+        return 2
+    }
+    if arguments.contains("--help") || arguments.contains("-h") {
+        print("gpt \(command.name): \(command.summary)\n\nflags:")
+        print((try? Flags(command: command.name, specs: command.flags, arguments: []).usage) ?? "")
+        return 0
+    }
+    do {
+        try command.run(try Flags(command: command.name, specs: command.flags, arguments: arguments))
+        return 0
+    } catch let error as UsageError {
+        Output.error(error.description)
+        return 2
+    } catch {
+        Output.error("\(error)")
+        return 1
+    }
+}
+
+exit(main())
