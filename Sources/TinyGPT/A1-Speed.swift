@@ -19,7 +19,8 @@ public enum FastProduct {
     static let tileRows = 4          // rows of C per register tile
     static let tileCols = 16         // columns of C per register tile: two SIMD8<Float>
     /// Below this many multiply-adds a second thread costs more (~40 µs to start) than it saves.
-    static let parallelThreshold = 2_000_000
+    /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
+    nonisolated(unsafe) public static var parallelThreshold = 2_000_000
 
     /// a [n, k] · b [k, m] → [n, m]
     public static func multiply(_ a: Matrix, _ b: Matrix) -> Matrix {

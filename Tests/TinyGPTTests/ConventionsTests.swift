@@ -1,0 +1,70 @@
+import Testing
+@testable import TinyGPT
+
+// Chapter 00 and appendix A1: the fast product computes the three-loop definition.
+
+@Suite struct ProductTests {
+    func random(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
+        var generator = RandomGenerator(seed: seed)
+        return Matrix.random(rows: rows, cols: cols, std: 1, random: &generator)
+    }
+
+    @Test("fast product equals the definition on odd shapes (within 1e-5 relative: only rounding differs)",
+          arguments: [(1, 1, 1), (7, 13, 5), (4, 16, 16), (5, 3, 17), (9, 31, 33), (13, 8, 40), (2, 64, 7)])
+    func agreesWithDefinition(shape: (Int, Int, Int)) {
+        let (n, k, m) = shape
+        let a = random(n, k, seed: 1), b = random(k, m, seed: 2)
+        let fast = a.times(b), reference = definitionProduct(a, b)
+        #expect(fast.rows == n && fast.cols == m)
+        // Each element sums k products of N(0,1) numbers; Float rounding stays far below 1e-5·k.
+        #expect(maxDifference(fast.values, reference.values) <= 1e-5 * Float(k))
+    }
+
+    @Test("transposed forms: A·Bᵀ and Aᵀ·B equal the definition with explicit transposes")
+    func transposedForms() {
+        let a = random(7, 13, seed: 3), b = random(5, 13, seed: 4), c = random(7, 5, seed: 5)
+        #expect(maxDifference(a.timesTransposed(b).values, definitionProduct(a, b.transposed()).values) < 1e-4)
+        #expect(maxDifference(a.transposedTimes(c).values, definitionProduct(a.transposed(), c).values) < 1e-4)
+    }
+
+    @Test("thread count never changes a bit of the product")
+    func threadsDoNotChangeResults() {
+        let a = random(37, 29, seed: 6), b = random(29, 45, seed: 7)
+        let savedThreads = FastProduct.threads, savedThreshold = FastProduct.parallelThreshold
+        defer { FastProduct.threads = savedThreads; FastProduct.parallelThreshold = savedThreshold }
+        FastProduct.parallelThreshold = 0
+        FastProduct.threads = 1
+        let one = a.times(b)
+        FastProduct.threads = 2
+        let two = a.times(b)
+        FastProduct.threads = 3
+        let three = a.times(b)
+        #expect(one.values == two.values && one.values == three.values)
+    }
+
+    @Test("a linear step is X·W + b with W [in, out]: a worked example of three tokens")
+    func linearByHand() {
+        // Three tokens (rows) of width 2, to width 3.
+        let x = Matrix(rows: 3, cols: 2, values: [1, 0,
+                                                  0, 1,
+                                                  1, 1])
+        let layer = Linear(weight: Matrix(rows: 2, cols: 3, values: [1, 2, 3,
+                                                                     4, 5, 6]),
+                           bias: Matrix(rows: 1, cols: 3, values: [0.5, 0, -0.5]))
+        #expect(layer.forward(x).values == [1.5, 2, 2.5,
+                                            4.5, 5, 5.5,
+                                            5.5, 7, 8.5])
+    }
+
+    @Test("the generator repeats itself for a seed, and its normals have mean ≈ 0, variance ≈ 1")
+    func randomGenerator() {
+        var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
+        #expect((0..<10).map { _ in a.next() } == (0..<10).map { _ in b.next() })
+        var g = RandomGenerator(seed: 1)
+        let samples = (0..<20_000).map { _ in g.normal() }
+        let mean = samples.reduce(0, +) / Double(samples.count)
+        let variance = samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(samples.count)
+        #expect(abs(mean) < 0.03)      // standard error 1/√20000 ≈ 0.007
+        #expect(abs(variance - 1) < 0.05)
+    }
+}
