@@ -127,7 +127,7 @@ extension Matrix {
     /// `selfᵀ · other → [n, m]` where self is `[k, n]` and other `[k, m]`. Weight gradients dW = Xᵀ·dY.
     public func transposedTimes(_ other: Matrix) -> Matrix {
         precondition(rows == other.rows, "product of the transpose of \(shape) and \(other.shape)")
-        return FastProduct.multiply(self.transposed(), other)
+        return FastProduct.multiply(self, other, transposingA: true)
     }
 }
 

@@ -17,8 +17,8 @@ public enum Activation: String, Sendable, CaseIterable {
         switch self {
         case .relu: return max(0, h)
         case .gelu:
-            let u = geluScale * (h + 0.044715 * h * h * h)
-            return 0.5 * h * (1 + tanh(u))
+            let u = Activation.geluScale * (h + 0.044715 * h * h * h)
+            return 0.5 * h * (1 + Activation.tanh(u))
         }
     }
 
@@ -28,14 +28,20 @@ public enum Activation: String, Sendable, CaseIterable {
         case .relu: return h > 0 ? 1 : 0
         case .gelu:
             // ½(1 + tanh u) + ½ h (1 − tanh² u) · du/dh,  du/dh = √(2/π)(1 + 3·0.044715 h²)
-            let u = geluScale * (h + 0.044715 * h * h * h)
-            let tanhU = tanh(u)
-            return 0.5 * (1 + tanhU) + 0.5 * h * (1 - tanhU * tanhU) * geluScale * (1 + 3 * 0.044715 * h * h)
+            let u = Activation.geluScale * (h + 0.044715 * h * h * h)
+            let tanhU = Activation.tanh(u)
+            return 0.5 * (1 + tanhU) + 0.5 * h * (1 - tanhU * tanhU) * Activation.geluScale * (1 + 3 * 0.044715 * h * h)
         }
     }
-}
 
-let geluScale = Float((2 / Double.pi).squareRoot())    // √(2/π)
+    static let geluScale: Float = 0.797_884_56     // √(2/π)
+
+    /// tanh u = 1 − 2 / (e^{2u} + 1): one exp, about 3× faster than the library's tanhf, and exact
+    /// at both ends (e^{2u} → ∞ gives 1, → 0 gives −1).
+    static func tanh(_ u: Float) -> Float {
+        1 - 2 / (exp(2 * u) + 1)
+    }
+}
 
 public struct FeedForward: Sendable {
     public var cFc: Linear            // W_1 [C, 4C], b_1 [1, 4C]: expand (GPT-2: mlp.c_fc)

@@ -5,33 +5,43 @@ import Dispatch
 // The one place where the code trades plainness for speed. Every matrix product of every layer
 // (`Matrix.times` and its transposed forms, chapter 00) lands here. It computes exactly what
 // `definitionProduct` computes, C = A·B, in three ideas:
-//   1. Register tiles: a 4×16 block of C lives in eight SIMD8 registers while k runs, so each
-//      number loaded from A or B is used 16 or 4 times instead of once.
+//   1. Register tiles: a 6×16 block of C lives in twelve SIMD8 registers while k runs, so each
+//      number loaded from A or B is used 16 or 6 times instead of once.
 //   2. Fused multiply-add: acc += a·b in one instruction (needs AVX2/FMA codegen: Package.swift).
-//   3. Cores: blocks of output rows go to different threads. Each C[i, j] is still summed by one
-//      thread, over k in order 0, 1, 2…, so the result is bit-identical whatever the thread count.
+//   3. Cache blocks: k is taken 256 at a time, so the six rows of A a tile reads (6 KB) stay in
+//      the fastest cache while they meet every strip of B. A tile leaves its partial sums in C
+//      between blocks and picks them up again: the order of the additions, k = 0, 1, 2…, is the
+//      same as without blocks.
+//   4. Cores: blocks of output rows go to different threads. Each C[i, j] is still summed by one
+//      thread, over k in order, so the result is bit-identical whatever the thread count.
 
 public enum FastProduct {
     /// How many threads a large product may use. Set once by the command line before any work;
     /// results do not depend on it (see 3. above).
     nonisolated(unsafe) public static var threads = 1
 
-    static let tileRows = 4          // rows of C per register tile
+    static let tileRows = 6          // rows of C per register tile
     static let tileCols = 16         // columns of C per register tile: two SIMD8<Float>
+    static let depthBlock = 256      // k values per cache block
     /// Below this many multiply-adds a second thread costs more (~40 µs to start) than it saves.
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
     nonisolated(unsafe) public static var parallelThreshold = 2_000_000
 
-    /// a [n, k] · b [k, m] → [n, m]
-    public static func multiply(_ a: Matrix, _ b: Matrix) -> Matrix {
-        let n = a.rows, k = a.cols, m = b.cols
-        var c = Matrix(rows: n, cols: m)
-        guard n > 0, m > 0, k > 0 else { return c }
-        a.values.withUnsafeBufferPointer { aBuffer in
-            b.values.withUnsafeBufferPointer { bBuffer in
-                c.values.withUnsafeMutableBufferPointer { cBuffer in
-                    let operands = Operands(a: aBuffer.baseAddress!, b: bBuffer.baseAddress!,
-                                            c: cBuffer.baseAddress!, k: k, m: m)
+    /// a [n, k] · b [k, m] → [n, m], or with `transposingA`, aᵀ · b where a is [k, n].
+    /// (Reading A column by column costs nothing extra in the tile below, so Xᵀ·dY needs no copy;
+    /// B is read in rows of 16 and is transposed by the caller when needed.)
+    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false) -> Matrix {
+        let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols, m = b.cols
+        guard n > 0, m > 0, k > 0 else { return Matrix(rows: n, cols: m) }
+        let strips = packStrips(b)
+        // Every element of C is written below, so C starts uninitialised (no zero-fill pass).
+        let values = [Float](unsafeUninitializedCapacity: n * m) { cBuffer, initialized in
+            a.values.withUnsafeBufferPointer { aBuffer in
+              b.values.withUnsafeBufferPointer { bBuffer in
+                strips.withUnsafeBufferPointer { stripBuffer in
+                    let operands = Operands(a: aBuffer.baseAddress!, b: bBuffer.baseAddress!, strips: stripBuffer.baseAddress!,
+                                            c: cBuffer.baseAddress!, k: k, m: m,
+                                            aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1)
                     let rowTiles = (n + tileRows - 1) / tileRows
                     let parts = (threads > 1 && n * m * k >= parallelThreshold) ? min(threads, rowTiles) : 1
                     if parts == 1 {
@@ -45,18 +55,38 @@ public enum FastProduct {
                         }
                     }
                 }
+              }
             }
+            initialized = n * m
         }
-        return c
+        return Matrix(rows: n, cols: m, values: values)
+    }
+
+    /// B [k, m] re-laid as strips of 16 columns, each strip k rows of 16 contiguous numbers, so a
+    /// tile reads B from consecutive memory (the hardware prefetcher's favourite) instead of
+    /// jumping m numbers per row. Columns past the last full strip stay in B.
+    static func packStrips(_ b: Matrix) -> [Float] {
+        let k = b.rows, m = b.cols, count = m / tileCols
+        return [Float](unsafeUninitializedCapacity: max(1, count * k * tileCols)) { buffer, initialized in
+            for strip in 0..<count {
+                for p in 0..<k {
+                    for c in 0..<tileCols { buffer[(strip * k + p) * tileCols + c] = b.values[p * m + strip * tileCols + c] }
+                }
+            }
+            initialized = count * k * tileCols
+        }
     }
 
     /// Raw views of A, B and C for one product. Each thread writes only its own rows of C.
     struct Operands: @unchecked Sendable {
-        let a: UnsafePointer<Float>          // [n, k]
+        let a: UnsafePointer<Float>          // A(i, p) at a[i·aRowStep + p·aColumnStep]
         let b: UnsafePointer<Float>          // [k, m]
+        let strips: UnsafePointer<Float>     // B's full 16-column strips, packed (packStrips)
         let c: UnsafeMutablePointer<Float>   // [n, m]
         let k: Int
         let m: Int
+        let aRowStep: Int                    // k for A [n, k]; 1 for Aᵀ with A [k, n]
+        let aColumnStep: Int                 // 1 for A [n, k]; n for Aᵀ
 
         @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
             UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
@@ -66,58 +96,71 @@ public enum FastProduct {
             UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
         }
 
-        /// C[rows, :] = A[rows, :] · B
+        /// C[rows, :] = A[rows, :] · B, one cache block of k at a time.
         func multiplyRows(_ rows: Range<Int>) {
-            var i = rows.lowerBound
-            while i + 4 <= rows.upperBound {
-                var j = 0
-                while j + 16 <= m {
-                    tile4x16(row: i, col: j)
-                    j += 16
+            var kStart = 0
+            while kStart < k {
+                let depth = kStart ..< min(k, kStart + FastProduct.depthBlock)
+                var i = rows.lowerBound
+                while i + 6 <= rows.upperBound {              // 6 rows of A (6 KB at most): stay cached…
+                    var j = 0
+                    while j + 16 <= m {                       // …while they meet each 16-column strip of B
+                        tile6x16(row: i, col: j, depth: depth)
+                        j += 16
+                    }
+                    for row in i..<i + 6 { single(row: row, cols: j..<m, depth: depth) }
+                    i += 6
                 }
-                for row in i..<i + 4 { single(row: row, cols: j..<m) }
-                i += 4
+                for row in i..<rows.upperBound { single(row: row, cols: 0..<m, depth: depth) }
+                kStart = depth.upperBound
             }
-            for row in i..<rows.upperBound { single(row: row, cols: 0..<m) }
         }
 
-        /// The register tile: C[i..<i+4, j..<j+16] in eight SIMD8 accumulators.
-        @inline(__always) func tile4x16(row i: Int, col j: Int) {
-            var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
-            var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-            var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-            var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-            let a0 = a + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
-            var bRow = b + j
-            for p in 0..<k {
-                let b0 = load(bRow), b1 = load(bRow + 8)
-                let x0 = SIMD8<Float>(repeating: a0[p]); c00.addProduct(x0, b0); c01.addProduct(x0, b1)
-                let x1 = SIMD8<Float>(repeating: a1[p]); c10.addProduct(x1, b0); c11.addProduct(x1, b1)
-                let x2 = SIMD8<Float>(repeating: a2[p]); c20.addProduct(x2, b0); c21.addProduct(x2, b1)
-                let x3 = SIMD8<Float>(repeating: a3[p]); c30.addProduct(x3, b0); c31.addProduct(x3, b1)
-                bRow += m
-            }
+        /// The register tile: C[i..<i+6, j..<j+16] in twelve SIMD8 accumulators, over k in `depth`.
+        /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
+        @inline(__always) func tile6x16(row i: Int, col j: Int, depth: Range<Int>) {
             let out = c + i * m + j
+            let first = depth.lowerBound == 0                 // start from 0, or from C's partial sums
+            func start(_ r: Int, _ half: Int) -> SIMD8<Float> { first ? SIMD8<Float>() : load(out + r * m + half) }
+            var c00 = start(0, 0), c01 = start(0, 8), c10 = start(1, 0), c11 = start(1, 8)
+            var c20 = start(2, 0), c21 = start(2, 8), c30 = start(3, 0), c31 = start(3, 8)
+            var c40 = start(4, 0), c41 = start(4, 8), c50 = start(5, 0), c51 = start(5, 8)
+            let a0 = a + i * aRowStep, a1 = a0 + aRowStep, a2 = a1 + aRowStep
+            let a3 = a2 + aRowStep, a4 = a3 + aRowStep, a5 = a4 + aRowStep
+            var bRow = strips + (j / 16 * k + depth.lowerBound) * 16
+            for p in depth {
+                let b0 = load(bRow), b1 = load(bRow + 8), q = p * aColumnStep
+                let x0 = SIMD8<Float>(repeating: a0[q]); c00.addProduct(x0, b0); c01.addProduct(x0, b1)
+                let x1 = SIMD8<Float>(repeating: a1[q]); c10.addProduct(x1, b0); c11.addProduct(x1, b1)
+                let x2 = SIMD8<Float>(repeating: a2[q]); c20.addProduct(x2, b0); c21.addProduct(x2, b1)
+                let x3 = SIMD8<Float>(repeating: a3[q]); c30.addProduct(x3, b0); c31.addProduct(x3, b1)
+                let x4 = SIMD8<Float>(repeating: a4[q]); c40.addProduct(x4, b0); c41.addProduct(x4, b1)
+                let x5 = SIMD8<Float>(repeating: a5[q]); c50.addProduct(x5, b0); c51.addProduct(x5, b1)
+                bRow += 16
+            }
             store(c00, out); store(c01, out + 8)
             store(c10, out + m); store(c11, out + m + 8)
             store(c20, out + 2 * m); store(c21, out + 2 * m + 8)
             store(c30, out + 3 * m); store(c31, out + 3 * m + 8)
+            store(c40, out + 4 * m); store(c41, out + 4 * m + 8)
+            store(c50, out + 5 * m); store(c51, out + 5 * m + 8)
         }
 
         /// The edges that do not fill a tile: one row, 8 columns at a time, then one at a time.
         /// Same order over k and the same fused multiply-add as the tile.
-        func single(row i: Int, cols: Range<Int>) {
-            let aRow = a + i * k
+        func single(row i: Int, cols: Range<Int>, depth: Range<Int>) {
+            let aRow = a + i * aRowStep
+            let first = depth.lowerBound == 0
             var j = cols.lowerBound
             while j + 8 <= cols.upperBound {
-                var sum = SIMD8<Float>()
-                for p in 0..<k { sum.addProduct(SIMD8<Float>(repeating: aRow[p]), load(b + p * m + j)) }
+                var sum = first ? SIMD8<Float>() : load(c + i * m + j)
+                for p in depth { sum.addProduct(SIMD8<Float>(repeating: aRow[p * aColumnStep]), load(b + p * m + j)) }
                 store(sum, c + i * m + j)
                 j += 8
             }
             while j < cols.upperBound {
-                var sum: Float = 0
-                for p in 0..<k { sum.addProduct(aRow[p], b[p * m + j]) }
+                var sum: Float = first ? 0 : c[i * m + j]
+                for p in depth { sum.addProduct(aRow[p * aColumnStep], b[p * m + j]) }
                 c[i * m + j] = sum
                 j += 1
             }

@@ -13,6 +13,7 @@ commands, in the order a learner meets them:
   trace   run one forward pass of an untrained model on a prompt, narrating every shape
   train   train on a corpus with a live loss, then sample
   demo    train on corpus.txt with the demo's settings and sample from the notes' prompts
+  bench   measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
 
 gpt COMMAND --help lists the command's flags and their defaults.
 """
@@ -30,6 +31,8 @@ let commands = [
             run: { try train($0, demo: false) }),
     Command(name: "demo", summary: "train on corpus.txt and sample from the notes' prompts", flags: trainFlags,
             run: { try train($0, demo: true) }),
+    Command(name: "bench", summary: "training tokens/s and GFLOP/s on fixed presets; --kernel: the product alone",
+            flags: benchFlags, run: bench),
 ]
 
 @MainActor func main() -> Int32 {

@@ -1,0 +1,147 @@
+import Foundation
+import TinyGPT
+
+// gpt bench: training steps (forward + backward + AdamW) per second on random tokens, and the
+// matrix product alone. Timings live here, never in the tests.
+
+let benchFlags: [FlagSpec] = [
+    FlagSpec(name: "preset", defaultValue: "all", help: "demo, baby, small, or all"),
+    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products"),
+    FlagSpec(name: "steps", defaultValue: "", help: "timed steps per run (default: about 1 s of work per run)"),
+    FlagSpec(name: "runs", defaultValue: "5", help: "timed runs; the median is reported"),
+    FlagSpec(name: "kernel", defaultValue: "", help: "time the matrix product alone (and the FMA peak)", isSwitch: true),
+    FlagSpec(name: "json", defaultValue: "", help: "print one JSON object per line", isSwitch: true),
+]
+
+struct Preset {
+    let name: String
+    let vocabulary: Int, context: Int, layers: Int, heads: Int, width: Int, batch: Int
+
+    /// FLOPs per trained token: 6·N_mm + 12·L·C·T, N_mm = 12·L·C² + V·C (matmul weights only).
+    var flopsPerToken: Double {
+        let nMatmul = 12.0 * Double(layers * width * width) + Double(vocabulary * width)
+        return 6 * nMatmul + 12 * Double(layers * width * context)
+    }
+}
+
+let presets = [
+    Preset(name: "demo", vocabulary: 200, context: 32, layers: 2, heads: 4, width: 64, batch: 16),
+    Preset(name: "baby", vocabulary: 65, context: 64, layers: 4, heads: 4, width: 128, batch: 12),
+    Preset(name: "small", vocabulary: 65, context: 256, layers: 6, heads: 6, width: 384, batch: 8),
+]
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func bench(_ flags: Flags) throws {
+    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    let runs = try flags.integer("runs", atLeast: 1)
+    let json = flags.flag("json")
+    if flags.flag("kernel") { return try benchKernel(runs: runs, json: json) }
+    let name = flags.string("preset")
+    let chosen = name == "all" ? presets : presets.filter { $0.name == name }
+    guard !chosen.isEmpty else {
+        throw UsageError("--preset takes one of demo, baby, small, all, got '\(name)'")
+    }
+    if !json {
+        Output.line("gpt bench: training steps (forward + backward + AdamW) on random tokens, \(FastProduct.threads) thread(s), median of \(runs) runs")
+        Output.line("preset  V    T    L  H  C    B    params      ms/step  tokens/s   GFLOP/s")
+    }
+    for preset in chosen {
+        var config = Configuration()
+        config.vocabularySize = preset.vocabulary
+        config.context = preset.context
+        config.layers = preset.layers
+        config.heads = preset.heads
+        config.width = preset.width
+        var random = RandomGenerator(seed: 1)
+        let model = try GPT(config: config, random: &random)
+        let ids = (0..<(preset.context * 64 + 1)).map { _ in random.integer(below: preset.vocabulary) }
+        let dataset = try TextDataset(ids: ids, windowLength: preset.context, heldOutFraction: 0)
+        var trainer = Trainer(model: model, dataset: dataset, batchSize: preset.batch, settings: OptimizerSettings(),
+                              random: random)
+        let clock = ContinuousClock()
+        // Warm-up: two steps (first allocations, caches), and a guess of the step time.
+        let warm = clock.now
+        for _ in 0..<2 { _ = try trainer.step() }
+        let guess = max(seconds(clock.now - warm) / 2, 1e-4)
+        let steps = flags.isSet("steps") ? try flags.integer("steps", atLeast: 1) : max(2, Int(1.0 / guess))
+        var timings: [Double] = []
+        for _ in 0..<runs {
+            let started = clock.now
+            for _ in 0..<steps { _ = try trainer.step() }
+            timings.append(seconds(clock.now - started) / Double(steps))
+        }
+        let perStep = median(timings)
+        let tokensPerSecond = Double(preset.batch * preset.context) / perStep
+        let gflops = tokensPerSecond * preset.flopsPerToken / 1e9
+        if json {
+            Output.line("{\"preset\": \"\(preset.name)\", \"threads\": \(FastProduct.threads), \"tokens_per_s\": \(fixed(tokensPerSecond, 1)), "
+                        + "\"gflops\": \(fixed(gflops, 3)), \"ms_per_step\": \(fixed(perStep * 1000, 3)), \"parameters\": \(model.parameterCount)}")
+        } else {
+            Output.line(padded(preset.name, 8) + padded("\(preset.vocabulary)", 5) + padded("\(preset.context)", 5)
+                        + padded("\(preset.layers)", 3) + padded("\(preset.heads)", 3) + padded("\(preset.width)", 5)
+                        + padded("\(preset.batch)", 5) + padded(grouped(model.parameterCount), 12)
+                        + padded(fixed(perStep * 1000, 2), 9) + padded(grouped(Int(tokensPerSecond)), 11) + fixed(gflops, 1))
+        }
+    }
+}
+
+/// GFLOP/s of the product alone on two shapes, and of a loop that only does fused multiply-adds.
+func benchKernel(runs: Int, json: Bool) throws {
+    let shapes = [(768, 128, 512), (512, 512, 512)]
+    var random = RandomGenerator(seed: 1)
+    let clock = ContinuousClock()
+    if !json { Output.line("gpt bench --kernel: C = A·B, \(FastProduct.threads) thread(s), median of \(runs) runs") }
+    for (n, k, m) in shapes {
+        let a = Matrix.random(rows: n, cols: k, std: 1, random: &random)
+        let b = Matrix.random(rows: k, cols: m, std: 1, random: &random)
+        _ = a.times(b)
+        let flops = 2.0 * Double(n * k * m)
+        let repeats = max(3, Int(0.3e9 / flops))
+        var timings: [Double] = []
+        for _ in 0..<runs {
+            let started = clock.now
+            for _ in 0..<repeats { _ = a.times(b) }
+            timings.append(seconds(clock.now - started) / Double(repeats))
+        }
+        let gflops = flops / median(timings) / 1e9
+        if json {
+            Output.line("{\"kernel\": \"\(n)x\(k)x\(m)\", \"threads\": \(FastProduct.threads), \"gflops\": \(fixed(gflops, 2))}")
+        } else {
+            Output.line("  [\(n), \(k)]·[\(k), \(m)]   \(fixed(gflops, 1)) GFLOP/s")
+        }
+    }
+    let peak = fmaPeak(clock: clock)
+    if json {
+        Output.line("{\"kernel\": \"fma-peak-one-core\", \"threads\": 1, \"gflops\": \(fixed(peak, 2))}")
+    } else {
+        Output.line("  one core's FMA peak (12 independent SIMD8 multiply-add chains): \(fixed(peak, 1)) GFLOP/s")
+    }
+}
+
+/// Twelve independent chains of SIMD8 fused multiply-adds: as fast as this core can do FMAs.
+func fmaPeak(clock: ContinuousClock) -> Double {
+    var accumulators = [SIMD8<Float>](repeating: SIMD8<Float>(repeating: 1), count: 12)
+    let x = SIMD8<Float>(repeating: 0.999_999), y = SIMD8<Float>(repeating: 1e-7)
+    let iterations = 20_000_000
+    var best = 0.0
+    for _ in 0..<3 {
+        let started = clock.now
+        var a0 = accumulators[0], a1 = accumulators[1], a2 = accumulators[2], a3 = accumulators[3]
+        var a4 = accumulators[4], a5 = accumulators[5], a6 = accumulators[6], a7 = accumulators[7]
+        var a8 = accumulators[8], a9 = accumulators[9], a10 = accumulators[10], a11 = accumulators[11]
+        for _ in 0..<iterations {
+            a0 = a0 * x + y; a1 = a1 * x + y; a2 = a2 * x + y; a3 = a3 * x + y
+            a4 = a4 * x + y; a5 = a5 * x + y; a6 = a6 * x + y; a7 = a7 * x + y
+            a8 = a8 * x + y; a9 = a9 * x + y; a10 = a10 * x + y; a11 = a11 * x + y
+        }
+        accumulators = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]
+        let elapsed = seconds(clock.now - started)
+        best = max(best, Double(iterations) * 12 * 8 * 2 / elapsed / 1e9)
+    }
+    if accumulators.reduce(0, { $0 + $1.sum() }) == 0 { Output.line("") }   // keeps the loop from being removed
+    return best
+}
