@@ -63,10 +63,8 @@ public struct FeedForward: Sendable {
     /// X [N, C] → Z [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
         let expanded = cFc.forward(x)                                       // H = X·W_1 + b_1  [N, 4C]
-        var activated = expanded
-        for i in 0..<activated.values.count {
-            activated.values[i] = activation(expanded.values[i])           // R = act(H)
-        }
+        let activated = Matrix(rows: expanded.rows, cols: expanded.cols,
+                               values: expanded.values.map { activation($0) })   // R = act(H), element by element
         let z = cProj.forward(activated)                                    // Z = R·W_2 + b_2  [N, C]
         return (z, Saved(input: x, expanded: expanded, activated: activated))
     }
@@ -74,9 +72,10 @@ public struct FeedForward: Sendable {
     /// dZ [N, C] → dX [N, C]; adds into gradient.cFc and gradient.cProj.
     public func backward(_ dz: Matrix, _ saved: Saved, into gradient: inout FeedForward) -> Matrix {
         // Z = R·W_2 + b_2  →  dR = dZ·W_2ᵀ (and dW_2, db_2)
-        var dh = cProj.backward(dz, input: saved.activated, into: &gradient.cProj)
+        let dr = cProj.backward(dz, input: saved.activated, into: &gradient.cProj)
         // R = act(H)  →  dH = dR ⊙ act'(H)
-        for i in 0..<dh.values.count { dh.values[i] *= activation.derivative(saved.expanded.values[i]) }
+        let dh = Matrix(rows: dr.rows, cols: dr.cols,
+                        values: zip(dr.values, saved.expanded.values).map { $0 * activation.derivative($1) })
         // H = X·W_1 + b_1  →  dX = dH·W_1ᵀ (and dW_1, db_1)
         return cFc.backward(dh, input: saved.input, into: &gradient.cFc)
     }

@@ -41,8 +41,11 @@ public struct Configuration: Equatable, Sendable {
         try require(positions == .learned || width % 2 == 0,
                     "sinusoidal positions need an even width, got \(width): change --width")
         try require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive")
-        let parameterCount = vocabularySize * width * (tied ? 1 : 2) + context * width + layers * 12 * width * width
-        try require(parameterCount <= 2_000_000_000, "\(parameterCount) parameters do not fit: make --width, --layers or the vocabulary smaller")
+        // The numbers the model will hold (parameters, and the position table): counted in Double so
+        // that absurd sizes give this message instead of an integer overflow.
+        let (v, t, c, l) = (Double(vocabularySize), Double(context), Double(width), Double(layers))
+        let numbers = v * c * (tied ? 1 : 2) + t * c + l * (12 * c * c + 13 * c) + 2 * c
+        try require(numbers <= 1e9, "a model of \(Int(min(numbers, 1e18))) numbers does not fit in memory: make --width, --layers, --context or the vocabulary smaller")
     }
 }
 

@@ -119,6 +119,17 @@ import Testing
         #expect(throws: ConfigurationError.self) { _ = try GPT(config: config, random: &random) }
     }
 
+    @Test("parameter count: V·C + T·C + L·(12C² + 13C) + 2C, tied Pre-LN; lm_head adds V·C, sinusoidal removes T·C")
+    func parameterCount() throws {
+        #expect(try tinyModel().parameterCount == 13 * 16 + 8 * 16 + 2 * (12 * 16 * 16 + 13 * 16) + 2 * 16)   // 6,928
+        #expect(try tinyModel(tied: false).parameterCount == 6928 + 13 * 16)
+        #expect(try tinyModel(positions: .sinusoidal).parameterCount == 6928 - 8 * 16)
+        #expect(try tinyModel(norm: .post).parameterCount == 6928 - 2 * 16)          // no ln_f
+        let names = try tinyModel().parameters.map(\.name)
+        #expect(names.prefix(4) == ["wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias"])
+        #expect(names.contains("h.1.attn.c_attn.weight") && names.last == "ln_f.bias")
+    }
+
     @Test("sinusoidal table: P[t, 2i] = sin(t/10000^(2i/C)), P[t, 2i+1] = cos(…)")
     func sinusoidal() {
         let table = Positions.sinusoidalTable(context: 4, width: 6)
