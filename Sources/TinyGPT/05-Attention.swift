@@ -64,55 +64,68 @@ public struct Attention: Sendable {
 
     /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other.
     public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
-        let D = headWidth, scale = 1 / Float(D).squareRoot()
         let qkv = cAttn.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
+        // Each window on its own (several windows at once on several cores: appendix A1).
+        let windows = FastProduct.map(x.rows / T) { b in attend(qkv, rows: b * T ..< (b + 1) * T) }
         var concatenated = Matrix(rows: x.rows, cols: width)
-        var weights: [Matrix] = []
-        for b in 0..<x.rows / T {
-            let rows = b * T ..< (b + 1) * T                              // window b
-            for h in 0..<heads {
-                let q = qkv.block(rows: rows, cols: columns(part: 0, head: h))   // Q_h [T, D]
-                let k = qkv.block(rows: rows, cols: columns(part: 1, head: h))   // K_h [T, D]
-                let v = qkv.block(rows: rows, cols: columns(part: 2, head: h))   // V_h [T, D]
-                let scores = q.timesTransposed(k) * scale                 // S = Q_h·K_hᵀ / √D  [T, T]
-                let a = causalSoftmax(scores)                             // A [T, T], row i sums to 1 over j ≤ i
-                let y = a.times(v)                                        // Y_h = A·V_h  [T, D]
-                concatenated.setBlock(y, row: b * T, col: h * D)          // head h's columns of [Y_0 | … | Y_{H−1}]
-                weights.append(a)
-            }
-        }
+        for (b, window) in windows.enumerated() { concatenated.setBlock(window.y, row: b * T, col: 0) }
         let out = cProj.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
-        return (out, Saved(input: x, qkv: qkv, weights: weights, concatenated: concatenated))
+        return (out, Saved(input: x, qkv: qkv, weights: windows.flatMap(\.weights), concatenated: concatenated))
+    }
+
+    /// One window's rows of [Q | K | V] → its heads side by side, [Y_0 | … | Y_{H−1}] [T, C],
+    /// and each head's weights A [T, T].
+    func attend(_ qkv: Matrix, rows: Range<Int>) -> (y: Matrix, weights: [Matrix]) {
+        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        var y = Matrix(rows: rows.count, cols: width)
+        var weights: [Matrix] = []
+        for h in 0..<heads {
+            let q = qkv.block(rows: rows, cols: columns(part: 0, head: h))       // Q_h [T, D]
+            let k = qkv.block(rows: rows, cols: columns(part: 1, head: h))       // K_h [T, D]
+            let v = qkv.block(rows: rows, cols: columns(part: 2, head: h))       // V_h [T, D]
+            let scores = q.timesTransposed(k) * scale                     // S = Q_h·K_hᵀ / √D  [T, T]
+            let a = causalSoftmax(scores)                                 // A [T, T], row i sums to 1 over j ≤ i
+            y.setBlock(a.times(v), row: 0, col: h * D)                    // Y_h = A·V_h [T, D], in head h's columns
+            weights.append(a)
+        }
+        return (y, weights)
     }
 
     /// dOut [B·T, C] → dX [B·T, C]; adds into gradient.cAttn and gradient.cProj.
     public func backward(_ dOut: Matrix, _ saved: Saved, windowLength T: Int, into gradient: inout Attention) -> Matrix {
-        let D = headWidth, scale = 1 / Float(D).squareRoot()
         // out = Y·W_O + b  →  dY = dOut·W_Oᵀ (and dW_O, db)
         let dConcatenated = cProj.backward(dOut, input: saved.concatenated, into: &gradient.cProj)
-        var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)
-        for b in 0..<dOut.rows / T {
-            let rows = b * T ..< (b + 1) * T
-            for h in 0..<heads {
-                let q = saved.qkv.block(rows: rows, cols: columns(part: 0, head: h))
-                let k = saved.qkv.block(rows: rows, cols: columns(part: 1, head: h))
-                let v = saved.qkv.block(rows: rows, cols: columns(part: 2, head: h))
-                let a = saved.weights[b * heads + h]
-                let dY = dConcatenated.block(rows: rows, cols: h * D ..< (h + 1) * D)
-                // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h
-                let dA = dY.timesTransposed(v)
-                let dV = a.transposedTimes(dY)
-                // A = causal softmax(S)  →  dS, row by row over j ≤ i
-                let dScores = causalSoftmaxBackward(dA, weights: a)
-                // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
-                let dQ = dScores.times(k) * scale
-                let dK = dScores.transposedTimes(q) * scale
-                dqkv.setBlock(dQ, row: b * T, col: columns(part: 0, head: h).lowerBound)
-                dqkv.setBlock(dK, row: b * T, col: columns(part: 1, head: h).lowerBound)
-                dqkv.setBlock(dV, row: b * T, col: columns(part: 2, head: h).lowerBound)
-            }
+        let dWindows = FastProduct.map(dOut.rows / T) { b in
+            attendBackward(dConcatenated, saved, window: b, rows: b * T ..< (b + 1) * T)
         }
+        var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)
+        for (b, window) in dWindows.enumerated() { dqkv.setBlock(window, row: b * T, col: 0) }
         // [Q | K | V] = X·[W_Q | W_K | W_V] + b  →  dX = dQKV·W_QKVᵀ (and dW_QKV, db)
         return cAttn.backward(dqkv, input: saved.input, into: &gradient.cAttn)
+    }
+
+    /// One window: dY [T, C] (its rows of dConcatenated) → its rows of d[Q | K | V] [T, 3C].
+    func attendBackward(_ dConcatenated: Matrix, _ saved: Saved, window b: Int, rows: Range<Int>) -> Matrix {
+        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        var dqkv = Matrix(rows: rows.count, cols: 3 * width)
+        for h in 0..<heads {
+            let q = saved.qkv.block(rows: rows, cols: columns(part: 0, head: h))
+            let k = saved.qkv.block(rows: rows, cols: columns(part: 1, head: h))
+            let v = saved.qkv.block(rows: rows, cols: columns(part: 2, head: h))
+            let a = saved.weights[b * heads + h]
+            let dY = dConcatenated.block(rows: rows, cols: h * D ..< (h + 1) * D)
+            // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h
+            let dA = dY.timesTransposed(v)
+            let dV = a.transposedTimes(dY)
+            // A = causal softmax(S)  →  dS, row by row over j ≤ i
+            let dScores = causalSoftmaxBackward(dA, weights: a)
+            // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
+            let dQ = dScores.times(k) * scale
+            let dK = dScores.transposedTimes(q) * scale
+            dqkv.setBlock(dQ, row: 0, col: columns(part: 0, head: h).lowerBound)
+            dqkv.setBlock(dK, row: 0, col: columns(part: 1, head: h).lowerBound)
+            dqkv.setBlock(dV, row: 0, col: columns(part: 2, head: h).lowerBound)
+        }
+        return dqkv
     }
 }
