@@ -150,6 +150,8 @@ func train(_ flags: Flags, demo: Bool) throws {
         }
     }
 
+    if demo, tokenizer is WordTokenizer { explore(trainer.model.wte.weight, tokenizer) }
+
     // Files.
     let chartPath = (outFolder as NSString).appendingPathComponent("loss.svg")
     let chart = LossChart(train: trainCurve, heldOut: heldOutCurve,
@@ -160,4 +162,31 @@ func train(_ flags: Flags, demo: Bool) throws {
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// What the trained embedding rows encode (chapter 15), for the words of the notes that the corpus has.
+func explore(_ embedding: Matrix, _ tokenizer: any Tokenizer) {
+    let index = Dictionary(uniqueKeysWithValues: tokenizer.vocabulary.enumerated().map { ($1, $0) })
+    func name(_ id: Int) -> String { visible(tokenizer.vocabulary[id]) }
+    Output.line("embeddings  what training put in the rows of W_E (chapter 15; cosine similarity, 1 = same direction)")
+    for word in ["dog", "cat", "coffee", "ghg", "apple", "Apple", "aunt"] {
+        guard let id = index[word] else { continue }
+        let neighbours = nearestRows(to: embedding.row(id), in: embedding, count: 4, excluding: [id])
+        Output.line("  nearest to \(padded(word, 7)) " + neighbours.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", "))
+    }
+    for (a, b, c, expected) in [("cat", "cats", "dog", "dogs"), ("uncle", "aunt", "man", "woman"), ("man", "woman", "king", "queen")] {
+        guard let ia = index[a], let ib = index[b], let ic = index[c] else { continue }
+        let answers = analogy(ia, ib, ic, in: embedding, count: 3)
+        let mark = answers.first.map { name($0.id) == expected ? "✓" : "✗ (hoped for \(expected))" } ?? ""
+        Output.line("  \(a) → \(b) as \(c) → " + answers.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", ") + "  " + mark)
+    }
+    let pairs = [("cat", "cats"), ("dog", "dogs"), ("puppy", "puppies"), ("kitten", "kittens"), ("apple", "apples")]
+        .filter { index[$0.0] != nil && index[$0.1] != nil }
+    if let (singular, plural) = pairs.first, pairs.count >= 2 {
+        let plurality = direction(from: index[singular]!, to: index[plural]!, in: embedding)
+        let others = pairs.dropFirst()
+        let pluralSide = others.filter { projection(embedding.row(index[$0.1]!), onto: plurality) > projection(embedding.row(index[$0.0]!), onto: plurality) }
+        Output.line("  plural direction \(plural) − \(singular): \(pluralSide.count) of \(others.count) other pairs lie further along it as plurals ("
+                    + others.map { "\($0.1) \(fixed(projection(embedding.row(index[$0.1]!), onto: plurality), 2)) vs \($0.0) \(fixed(projection(embedding.row(index[$0.0]!), onto: plurality), 2))" }.joined(separator: "; ") + ")")
+    }
 }
