@@ -61,6 +61,29 @@ public struct TextDataset: Sendable {
     }
 }
 
+extension GPT {
+    /// lossAndGradient (chapter 11) over B windows, computed in `shards` groups of whole windows
+    /// that can run on different cores (appendix A1). The loss is a mean over all B·T rows, so a
+    /// group of n rows counts n / (B·T): its loss and its gradient are scaled by that share and
+    /// the groups are added in order. The bits depend on the number of shards, never on threads.
+    public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: GPT) {
+        let windows = ids.count / T, groups = max(1, min(shards, windows))
+        guard groups > 1 else { return lossAndGradient(ids: ids, targets: targets, windowLength: T) }
+        let results = FastProduct.map(groups) { g in
+            let rows = windows * g / groups * T ..< windows * (g + 1) / groups * T      // whole windows
+            return (rows.count, lossAndGradient(ids: Array(ids[rows]), targets: Array(targets[rows]), windowLength: T))
+        }
+        var loss: Float = 0
+        var gradient = zeroed()
+        for (count, result) in results {
+            let share = Float(count) / Float(ids.count)
+            loss += result.loss * share
+            for parameter in parameters { gradient[keyPath: parameter.path] += result.gradient[keyPath: parameter.path] * share }
+        }
+        return (loss, gradient)
+    }
+}
+
 /// What one step did.
 public struct StepReport: Sendable {
     public let step: Int              // from 1
@@ -75,13 +98,16 @@ public struct Trainer: Sendable {
     public var optimizer: AdamW
     public let dataset: TextDataset
     public let batchSize: Int          // B
+    public let shards: Int             // groups of windows computed side by side (see above)
     public var random: RandomGenerator
 
-    public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator) {
+    public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator,
+                shards: Int = 1) {
         self.model = model
         self.optimizer = AdamW(model: model, settings: settings)
         self.dataset = dataset
         self.batchSize = batchSize
+        self.shards = shards
         self.random = random
     }
 
@@ -89,7 +115,7 @@ public struct Trainer: Sendable {
     /// if the loss is not a finite number.
     public mutating func step() throws -> StepReport {
         let (ids, targets) = dataset.batch(windows: batchSize, random: &random)
-        let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength)
+        let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength, shards: shards)
         guard loss.isFinite else { throw TrainingError.lossNotFinite(step: optimizer.step + 1, loss: loss) }
         let (norm, eta) = optimizer.update(&model, gradient: gradient)
         return StepReport(step: optimizer.step, loss: loss, learningRate: eta, gradientNorm: norm)

@@ -7,6 +7,7 @@ import TinyGPT
 let benchFlags: [FlagSpec] = [
     FlagSpec(name: "preset", defaultValue: "all", help: "demo, baby, small, or all"),
     FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products"),
+    FlagSpec(name: "shards", defaultValue: "2", help: "groups of windows that may run on separate cores"),
     FlagSpec(name: "steps", defaultValue: "", help: "timed steps per run (default: about 1 s of work per run)"),
     FlagSpec(name: "runs", defaultValue: "5", help: "timed runs; the median is reported"),
     FlagSpec(name: "kernel", defaultValue: "", help: "time the matrix product alone (and the FMA peak)", isSwitch: true),
@@ -38,6 +39,7 @@ func median(_ values: [Double]) -> Double {
 func bench(_ flags: Flags) throws {
     FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
     let runs = try flags.integer("runs", atLeast: 1)
+    let shards = try flags.integer("shards", atLeast: 1)
     let json = flags.flag("json")
     if flags.flag("kernel") { return try benchKernel(runs: runs, json: json) }
     let name = flags.string("preset")
@@ -61,7 +63,7 @@ func bench(_ flags: Flags) throws {
         let ids = (0..<(preset.context * 64 + 1)).map { _ in random.integer(below: preset.vocabulary) }
         let dataset = try TextDataset(ids: ids, windowLength: preset.context, heldOutFraction: 0)
         var trainer = Trainer(model: model, dataset: dataset, batchSize: preset.batch, settings: OptimizerSettings(),
-                              random: random)
+                              random: random, shards: shards)
         let clock = ContinuousClock()
         // Warm-up: two steps (first allocations, caches), and a guess of the step time.
         let warm = clock.now

@@ -6,6 +6,7 @@ import TinyGPT
 
 let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "batch", defaultValue: "16", help: "B, windows per step"),
+    FlagSpec(name: "shards", defaultValue: "2", help: "groups of windows that may run on separate cores (fixes the bits, unlike --threads)"),
     FlagSpec(name: "steps", defaultValue: "600", help: "training steps"),
     FlagSpec(name: "lr", defaultValue: "3e-3", help: "peak learning rate (after warm-up)"),
     FlagSpec(name: "min-lr", defaultValue: "3e-4", help: "learning rate at the end of the cosine"),
@@ -66,7 +67,8 @@ func train(_ flags: Flags, demo: Bool) throws {
 
     var random = RandomGenerator(seed: seed)
     let model = try GPT(config: config, random: &random)
-    var trainer = Trainer(model: model, dataset: dataset, batchSize: batch, settings: settings, random: random)
+    var trainer = Trainer(model: model, dataset: dataset, batchSize: batch, settings: settings, random: random,
+                          shards: try flags.integer("shards", atLeast: 1))
     let unit = corpus.tokenizer is WordTokenizer ? "word" : "character"
     if demo { Output.line("TinyGPT demo: a small GPT learns \(corpus.path) by heart, then writes from prompts") }
     Output.line("corpus   \(corpus.path): \(grouped(corpus.ids.count)) \(unit) tokens, vocabulary \(corpus.tokenizer.count) "

@@ -11,7 +11,7 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
     settings.warmupSteps = 5
     settings.learningRate = 1e-2
     return Trainer(model: try tinyModel(seed: seed), dataset: dataset, batchSize: 4, settings: settings,
-                   random: RandomGenerator(seed: seed))
+                   random: RandomGenerator(seed: seed), shards: 2)
 }
 
 @Suite(.serialized) struct TrainingTests {
@@ -40,6 +40,21 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
         #expect(runs[0] == runs[1])
         var other = try tinyTrainer(seed: 4)
         #expect(try other.step().loss != runs[0][0], "a different seed gives a different run")
+    }
+
+    @Test("sharded loss and gradient equal the whole batch's (1e-6): shards only regroup the sum")
+    func shardsRegroup() throws {
+        let model = largeModel(try tinyModel(), seed: 2)
+        let ids = randomIDs(4 * 6, vocabulary: 13, seed: 8), targets = randomIDs(4 * 6, vocabulary: 13, seed: 9)
+        let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: 6)
+        for shards in [2, 3, 4] {
+            let (shardedLoss, sharded) = model.lossAndGradient(ids: ids, targets: targets, windowLength: 6, shards: shards)
+            #expect(abs(shardedLoss - loss) < 1e-6)
+            for parameter in model.parameters {
+                #expect(maxDifference(sharded[keyPath: parameter.path].values, gradient[keyPath: parameter.path].values) < 1e-6,
+                        "\(parameter.name), \(shards) shards")
+            }
+        }
     }
 
     @Test("a loss that is not finite stops training with an error, and the model is left as it was")
