@@ -1,3 +1,5 @@
+import Foundation
+
 // MARK: - Chapter 13: Training (docs/13-training.md)
 //
 // Next-token prediction on the corpus. From the token stream, cut a window of T + 1 tokens at a
@@ -46,6 +48,27 @@ public struct TextDataset: Sendable {
             targets += train[start + 1 ..< start + windowLength + 1]         // shifted by one
         }
         return (ids, targets)
+    }
+
+    /// The lowest mean loss any model could reach on random training windows: at position t a
+    /// window has seen only its own t + 1 tokens, and where those same tokens are followed by
+    /// different words elsewhere in the text, no model can know which. For each t, group every
+    /// window by its first t + 1 tokens and add the entropy of what follows (in nats).
+    public func lossFloor() -> Double {
+        let T = windowLength, starts = train.count - T
+        guard starts > 0 else { return 0 }
+        var total = 0.0
+        for t in 0..<T {
+            var followers: [ArraySlice<Int>: [Int: Int]] = [:]            // context → next token → count
+            for start in 0..<starts {
+                followers[train[start ... start + t], default: [:]][train[start + t + 1], default: 0] += 1
+            }
+            for counts in followers.values {
+                let n = Double(counts.values.reduce(0, +))
+                for count in counts.values { total -= Double(count) * log(Double(count) / n) }   // n·H(next | context)
+            }
+        }
+        return total / Double(T * starts)
     }
 
     /// Every window of the held-out part, side by side without overlap (empty if nothing is held out).

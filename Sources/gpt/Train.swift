@@ -8,8 +8,8 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "batch", defaultValue: "16", help: "B, windows per step"),
     FlagSpec(name: "shards", defaultValue: "2", help: "groups of windows that may run on separate cores (fixes the bits, unlike --threads)"),
     FlagSpec(name: "steps", defaultValue: "600", help: "training steps"),
-    FlagSpec(name: "lr", defaultValue: "3e-3", help: "peak learning rate (after warm-up)"),
-    FlagSpec(name: "min-lr", defaultValue: "3e-4", help: "learning rate at the end of the cosine"),
+    FlagSpec(name: "lr", defaultValue: "6e-3", help: "peak learning rate (after warm-up)"),
+    FlagSpec(name: "min-lr", defaultValue: "6e-4", help: "learning rate at the end of the cosine"),
     FlagSpec(name: "warmup", defaultValue: "20", help: "steps of linear warm-up"),
     FlagSpec(name: "weight-decay", defaultValue: "0.1", help: "AdamW's decoupled decay on matrices"),
     FlagSpec(name: "clip", defaultValue: "1.0", help: "largest global gradient norm"),
@@ -117,6 +117,8 @@ func train(_ flags: Flags, demo: Bool) throws {
                 + "(\(grouped(Int(Double(settings.totalSteps * batch * config.context) / max(seconds, 1e-9)))) tokens/s); "
                 + "final train loss \(fixed(finalLoss, 4)) (mean of the last \(final.count) steps)")
     Output.line("curve    " + sparkline(trainCurve.map(\.loss)) + "  (log scale, step 1 → \(settings.totalSteps))")
+    Output.line("floor    \(fixed(dataset.lossFloor(), 4)): the least any model can reach here, because a window's first "
+                + "tokens cannot see where in the text they are (chapter 13)")
 
     // Samples.
     let tokenizer = corpus.tokenizer
