@@ -64,8 +64,18 @@ let modelFixtures = [
         let (norm, _) = optimizer.update(&model, gradient: gradient)
         #expect(abs(norm - number(step["grad_norm"])) < 1e-4 * max(1, number(step["grad_norm"])))
         let after = step["params_after"] as? [String: Any] ?? [:]
+        let C = model.config.width
         for parameter in model.parameters {
-            let difference = maxDifference(model[keyPath: parameter.path].values, floats(after[parameter.name]))
+            var mine = model[keyPath: parameter.path].values, theirs = floats(after[parameter.name])
+            if parameter.name.hasSuffix("attn.c_attn.bias") {
+                // K's bias adds the same q·b_K to every score of a row, which softmax ignores: its true
+                // gradient is exactly 0. PyTorch's float64 gives ~1e-17, our Float ~1e-9, and Adam's
+                // first step g/(|g| + ε) turns either into an arbitrary fraction of lr. Compare the rest.
+                #expect(gradient[keyPath: parameter.path].values[C..<2 * C].allSatisfy { abs($0) < 1e-6 })
+                mine.removeSubrange(C..<2 * C)
+                theirs.removeSubrange(C..<2 * C)
+            }
+            let difference = maxDifference(mine, theirs)
             #expect(difference < 1e-5, "\(parameter.name): \(difference)")
         }
     }
