@@ -6,14 +6,16 @@ struct LossChart {
     var train: [(step: Int, loss: Float)]
     var heldOut: [(step: Int, loss: Float)]
     var title: String
+    var subtitle: String
+    var floor: Float?                      // the least loss the corpus allows (chapter 13), drawn dotted
 
     func svg() -> String {
         let width = 720.0, height = 420.0
-        let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
+        let left = 70.0, right = 20.0, top = 46.0, bottom = 55.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let allLosses = (train + heldOut).map { Double(max($0.loss, 1e-4)) }
+        let allLosses = (train + heldOut).map { Double(max($0.loss, 1e-4)) } + (floor.map { [Double($0)] } ?? [])
         let maxStep = Double(max(1, (train + heldOut).map(\.step).max() ?? 1))
-        let lowDecade = floor(log10(allLosses.min() ?? 0.01))
+        let lowDecade = Foundation.floor(log10(allLosses.min() ?? 0.01))
         let highDecade = max(lowDecade + 1, ceil(log10(allLosses.max() ?? 10)))
         func x(_ step: Int) -> Double { left + plotWidth * Double(step) / maxStep }
         func y(_ loss: Float) -> Double {
@@ -24,7 +26,8 @@ struct LossChart {
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(f(width / 2))" y="18" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(f(width / 2))" y="34" text-anchor="middle" font-size="11" fill="#555">\(escape(subtitle))</text>
 
         """
         // Horizontal grid: 1, 2, 5 × each power of ten.
@@ -54,6 +57,11 @@ struct LossChart {
             guard !points.isEmpty else { return "" }
             let coordinates = points.map { "\(f(x($0.step))),\(f(y($0.loss)))" }.joined(separator: " ")
             return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"\(dash)\" points=\"\(coordinates)\"/>\n"
+        }
+        if let floor {
+            let yy = y(floor)
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(yy))\" x2=\"\(f(width - right))\" y2=\"\(f(yy))\" stroke=\"#555\" stroke-dasharray=\"2 3\"/>\n"
+            s += "<text x=\"\(f(left + 6))\" y=\"\(f(yy - 5))\" fill=\"#555\">floor the corpus allows: \(String(format: "%.3f", Double(floor)))</text>\n"
         }
         s += polyline(train, color: "#1f6feb", dash: "none")
         s += polyline(heldOut, color: "#d1242f", dash: "6 4")

@@ -117,7 +117,8 @@ func train(_ flags: Flags, demo: Bool) throws {
                 + "(\(grouped(Int(Double(settings.totalSteps * batch * config.context) / max(seconds, 1e-9)))) tokens/s); "
                 + "final train loss \(fixed(finalLoss, 4)) (mean of the last \(final.count) steps)")
     Output.line("curve    " + sparkline(trainCurve.map(\.loss)) + "  (log scale, step 1 → \(settings.totalSteps))")
-    Output.line("floor    \(fixed(dataset.lossFloor(), 4)): the least any model can reach here, because a window's first "
+    let floor = dataset.lossFloor()
+    Output.line("floor    \(fixed(floor, 4)): the least any model can reach here, because a window's first "
                 + "tokens cannot see where in the text they are (chapter 13)")
 
     // Samples.
@@ -159,7 +160,8 @@ func train(_ flags: Flags, demo: Bool) throws {
     // Files.
     let chartPath = (outFolder as NSString).appendingPathComponent("loss.svg")
     let chart = LossChart(train: trainCurve, heldOut: heldOutCurve,
-                          title: "TinyGPT on \((corpus.path as NSString).lastPathComponent): \(describe(config))")
+                          title: "TinyGPT learning \((corpus.path as NSString).lastPathComponent)",
+                          subtitle: describe(config) + "; \(batch) windows per step", floor: Float(floor))
     try Output.write(chart.svg(), to: chartPath)
     Output.line("wrote    \(chartPath) (train and held-out loss against step)")
 }
