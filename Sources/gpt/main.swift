@@ -5,7 +5,7 @@ import TinyGPT
 // and writes files. `swift run -c release` with no arguments runs the demo.
 
 let overview = """
-gpt: a GPT you read like a book (docs/README.md)
+gpt: a GPT you read like a book (the book: docs/README.md)
 
 usage: gpt [COMMAND] [--flag value …]      (no command: demo)
 
