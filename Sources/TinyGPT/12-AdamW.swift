@@ -88,7 +88,7 @@ public struct AdamW: Sendable {
         let eta = settings.learningRate(step: step)
         step += 1
         for parameter in parameters {
-            let g = gradient[keyPath: parameter.path] * factor
+            let g = factor < 1 ? gradient[keyPath: parameter.path] * factor : gradient[keyPath: parameter.path]   // clipped
             adamWUpdate(&model[keyPath: parameter.path], gradient: g, m: &m[keyPath: parameter.path],
                         v: &v[keyPath: parameter.path], step: step, learningRate: eta,
                         decays: parameter.decays, settings: settings)
