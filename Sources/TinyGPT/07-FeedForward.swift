@@ -36,10 +36,24 @@ public enum Activation: String, Sendable, CaseIterable {
 
     static let geluScale: Float = 0.797_884_56     // √(2/π)
 
-    /// tanh u = 1 − 2 / (e^{2u} + 1): one exp, about 3× faster than the library's tanhf, and exact
-    /// at both ends (e^{2u} → ∞ gives 1, → 0 gives −1).
+    /// tanh u as a ratio of two polynomials in u², accurate to Float's rounding for |u| ≤ 7.9
+    /// (beyond, tanh u is ±1 in Float anyway). The coefficients are the minimax fit the Eigen
+    /// library uses. No exp and no library call: the loops that call it compile to SIMD code,
+    /// several times faster than `Foundation.tanh`.
     static func tanh(_ u: Float) -> Float {
-        1 - 2 / (exp(2 * u) + 1)
+        let x = min(max(u, -7.905_311), 7.905_311), x2 = x * x
+        var p: Float = -2.760_768_5e-16                              // numerator, Horner's rule
+        p = p * x2 + 2.000_187_9e-13
+        p = p * x2 - 8.604_671_5e-11
+        p = p * x2 + 5.122_297_1e-8
+        p = p * x2 + 1.485_722_4e-5
+        p = p * x2 + 6.372_619_3e-4
+        p = p * x2 + 4.893_524_6e-3
+        var q: Float = 1.198_258_4e-6                                // denominator
+        q = q * x2 + 1.185_347_1e-4
+        q = q * x2 + 2.268_434_6e-3
+        q = q * x2 + 4.893_525_2e-3
+        return x * p / q
     }
 }
 
@@ -63,8 +77,10 @@ public struct FeedForward: Sendable {
     /// X [N, C] → Z [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
         let expanded = cFc.forward(x)                                       // H = X·W_1 + b_1  [N, 4C]
-        let activated = Matrix(rows: expanded.rows, cols: expanded.cols,
-                               values: expanded.values.map { activation($0) })   // R = act(H), element by element
+        var activated = Matrix(rows: expanded.rows, cols: expanded.cols)
+        for i in 0..<activated.values.count {
+            activated.values[i] = activation(expanded.values[i])           // R = act(H), element by element
+        }
         let z = cProj.forward(activated)                                    // Z = R·W_2 + b_2  [N, C]
         return (z, Saved(input: x, expanded: expanded, activated: activated))
     }
@@ -74,8 +90,10 @@ public struct FeedForward: Sendable {
         // Z = R·W_2 + b_2  →  dR = dZ·W_2ᵀ (and dW_2, db_2)
         let dr = cProj.backward(dz, input: saved.activated, into: &gradient.cProj)
         // R = act(H)  →  dH = dR ⊙ act'(H)
-        let dh = Matrix(rows: dr.rows, cols: dr.cols,
-                        values: zip(dr.values, saved.expanded.values).map { $0 * activation.derivative($1) })
+        var dh = Matrix(rows: dr.rows, cols: dr.cols)
+        for i in 0..<dh.values.count {
+            dh.values[i] = dr.values[i] * activation.derivative(saved.expanded.values[i])
+        }
         // H = X·W_1 + b_1  →  dX = dH·W_1ᵀ (and dW_1, db_1)
         return cFc.backward(dh, input: saved.input, into: &gradient.cFc)
     }
