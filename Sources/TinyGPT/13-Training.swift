@@ -87,21 +87,22 @@ public struct TextDataset: Sendable {
 extension GPT {
     /// lossAndGradient (chapter 11) over B windows, computed in `shards` groups of whole windows
     /// that can run on different cores (appendix A1). The loss is a mean over all B·T rows, so a
-    /// group of n rows counts n / (B·T): its loss and its gradient are scaled by that share and
-    /// the groups are added in order. The bits depend on the number of shards, never on threads.
+    /// group of n rows counts n / (B·T): its loss and its dlogits are scaled by that share, and the
+    /// groups' gradients are added in order. The bits depend on the number of shards, never on threads.
     public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: GPT) {
         let windows = ids.count / T, groups = max(1, min(shards, windows))
         guard groups > 1 else { return lossAndGradient(ids: ids, targets: targets, windowLength: T) }
         let results = FastProduct.map(groups) { g in
             let rows = windows * g / groups * T ..< windows * (g + 1) / groups * T      // whole windows
-            return (rows.count, lossAndGradient(ids: Array(ids[rows]), targets: Array(targets[rows]), windowLength: T))
+            let share = Float(rows.count) / Float(ids.count)                           // this group's part of the mean
+            let (logits, saved) = forward(Array(ids[rows]), windowLength: T)
+            let (loss, lossSaved) = CrossEntropy.forward(logits, targets: Array(targets[rows]))
+            return (loss * share, backward(CrossEntropy.backward(lossSaved) * share, saved, windowLength: T).gradient)
         }
-        var loss: Float = 0
-        var gradient = zeroed()
-        for (count, result) in results {
-            let share = Float(count) / Float(ids.count)
-            loss += result.loss * share
-            for parameter in parameters { gradient[keyPath: parameter.path] += result.gradient[keyPath: parameter.path] * share }
+        var (loss, gradient) = results[0]
+        for (groupLoss, groupGradient) in results.dropFirst() {
+            loss += groupLoss
+            for parameter in parameters { gradient[keyPath: parameter.path] += groupGradient[keyPath: parameter.path] }
         }
         return (loss, gradient)
     }
