@@ -136,9 +136,9 @@ func fmaPeak(clock: ContinuousClock) -> Double {
         var a4 = accumulators[4], a5 = accumulators[5], a6 = accumulators[6], a7 = accumulators[7]
         var a8 = accumulators[8], a9 = accumulators[9], a10 = accumulators[10], a11 = accumulators[11]
         for _ in 0..<iterations {
-            a0 = a0 * x + y; a1 = a1 * x + y; a2 = a2 * x + y; a3 = a3 * x + y
-            a4 = a4 * x + y; a5 = a5 * x + y; a6 = a6 * x + y; a7 = a7 * x + y
-            a8 = a8 * x + y; a9 = a9 * x + y; a10 = a10 * x + y; a11 = a11 * x + y
+            a0 = y.addingProduct(a0, x); a1 = y.addingProduct(a1, x); a2 = y.addingProduct(a2, x); a3 = y.addingProduct(a3, x)
+            a4 = y.addingProduct(a4, x); a5 = y.addingProduct(a5, x); a6 = y.addingProduct(a6, x); a7 = y.addingProduct(a7, x)
+            a8 = y.addingProduct(a8, x); a9 = y.addingProduct(a9, x); a10 = y.addingProduct(a10, x); a11 = y.addingProduct(a11, x)
         }
         accumulators = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]
         let elapsed = seconds(clock.now - started)
