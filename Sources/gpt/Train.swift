@@ -186,13 +186,15 @@ func explore(_ embedding: Matrix, _ tokenizer: any Tokenizer) {
         let mark = answers.first.map { name($0.id) == expected ? "✓" : "✗ (hoped for \(expected))" } ?? ""
         Output.line("  \(a) → \(b) as \(c) → " + answers.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", ") + "  " + mark)
     }
+    // Singular → plural pairs the vocabulary has, as (singular ID, plural ID).
     let pairs = [("cat", "cats"), ("dog", "dogs"), ("puppy", "puppies"), ("kitten", "kittens"), ("apple", "apples")]
-        .filter { index[$0.0] != nil && index[$0.1] != nil }
+        .compactMap { pair in index[pair.0].flatMap { s in index[pair.1].map { (s, $0) } } }
     if let (singular, plural) = pairs.first, pairs.count >= 2 {
-        let plurality = direction(from: index[singular]!, to: index[plural]!, in: embedding)
+        let plurality = direction(from: singular, to: plural, in: embedding)
+        func along(_ id: Int) -> Float { projection(embedding.row(id), onto: plurality) }
         let others = pairs.dropFirst()
-        let pluralSide = others.filter { projection(embedding.row(index[$0.1]!), onto: plurality) > projection(embedding.row(index[$0.0]!), onto: plurality) }
-        Output.line("  plural direction \(plural) − \(singular): \(pluralSide.count) of \(others.count) other pairs lie further along it as plurals ("
-                    + others.map { "\($0.1) \(fixed(projection(embedding.row(index[$0.1]!), onto: plurality), 2)) vs \($0.0) \(fixed(projection(embedding.row(index[$0.0]!), onto: plurality), 2))" }.joined(separator: "; ") + ")")
+        let agreeing = others.filter { along($0.1) > along($0.0) }.count
+        Output.line("  plural direction \(name(plural)) − \(name(singular)): \(agreeing) of \(others.count) other pairs lie further along it as plurals ("
+                    + others.map { "\(name($0.1)) \(fixed(along($0.1), 2)) vs \(name($0.0)) \(fixed(along($0.0), 2))" }.joined(separator: "; ") + ")")
     }
 }
