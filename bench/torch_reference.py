@@ -5,12 +5,14 @@
 GPT-2's architecture in eager PyTorch (float32): Pre-LN, GELU (tanh approximation), learned
 positions, tied embeddings, biases everywhere, attention by F.scaled_dot_product_attention with
 is_causal=True. One step = zero_grad, forward, mean cross-entropy, backward, clip_grad_norm_(1.0),
-AdamW (lr 3e-3, betas 0.9/0.95, decay 0.1 on matrices). Random tokens; two warm-up steps; steps per
-run chosen for about one second; the median of --runs runs.
+AdamW (lr 3e-3, betas 0.9/0.95, eps 1e-8, decay 0.1 on 2-D parameters). B random windows of a fixed
+random token sequence, as in gpt bench; two warm-up steps; steps per run chosen for about one second
+(or --steps); the median of --runs runs.
 FLOPs per token = 6·N_mm + 12·L·C·T with N_mm = 12·L·C² + V·C.
 """
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -56,7 +58,7 @@ class GPT(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T          # tied unembedding
 
 
-def measure(preset, threads, runs):
+def measure(preset, threads, runs, steps=None):
     vocab, context, layers, heads, width, batch = PRESETS[preset]
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -66,9 +68,11 @@ def measure(preset, threads, runs):
                                    {"params": [p for p in params if p.dim() != 2], "weight_decay": 0.0}],
                                   lr=3e-3, betas=(0.9, 0.95), eps=1e-8)
 
+    tokens = torch.randint(0, vocab, (context * 64 + 1,))  # like gpt bench: random windows of random tokens
+
     def step():
-        ids = torch.randint(0, vocab, (batch, context))
-        targets = torch.randint(0, vocab, (batch, context))
+        starts = torch.randint(0, len(tokens) - context, (batch, 1)) + torch.arange(context)
+        ids, targets = tokens[starts], tokens[starts + 1]
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(ids).view(-1, vocab), targets.view(-1))
         loss.backward()
@@ -79,7 +83,7 @@ def measure(preset, threads, runs):
     for _ in range(2):
         step()
     guess = max((time.perf_counter() - started) / 2, 1e-4)
-    steps = max(2, int(1.0 / guess))
+    steps = steps or max(2, int(1.0 / guess))
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -97,18 +101,22 @@ def measure(preset, threads, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="all", choices=["all", *PRESETS])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads (default: all cores)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported")
+    parser.add_argument("--steps", type=int, help="timed steps per run (default: about 1 s of work per run)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not args.json:
+        print(f"torch_reference.py: training steps in PyTorch {torch.__version__}, {args.threads} thread(s), "
+              f"median of {args.runs} runs")
+        print("preset  params      ms/step  tokens/s   GFLOP/s")
     for preset in PRESETS if args.preset == "all" else [args.preset]:
-        result = measure(preset, args.threads, args.runs)
+        r = measure(preset, args.threads, args.runs, args.steps)
         if args.json:
-            print(json.dumps(result), flush=True)
+            print(json.dumps(r), flush=True)
         else:
-            print(f"{preset:6} {args.threads} thread(s)  {result['ms_per_step']:9.2f} ms/step  "
-                  f"{result['tokens_per_s']:10.0f} tokens/s  {result['gflops']:6.1f} GFLOP/s", flush=True)
-
+            print(f"{preset:8}{r['parameters']:<12,}{r['ms_per_step']:<9.2f}{r['tokens_per_s']:<11,.0f}{r['gflops']:.1f}",
+                  flush=True)
 
 if __name__ == "__main__":
     main()
