@@ -172,7 +172,8 @@ public struct Linear: Sendable {
 
 // MARK: - Randomness: one seeded generator
 // SplitMix64: a 64-bit state, a fixed sequence per seed. The same seed gives the same model,
-// batches and samples on every machine and whatever the thread count.
+// batches and samples whatever the thread count (and on any machine whose math library rounds
+// log and cos alike, which every common one does).
 public struct RandomGenerator: Sendable {
     private var state: UInt64
 

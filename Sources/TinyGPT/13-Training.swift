@@ -16,7 +16,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .corpusTooShort(let tokens, let needed):
-            return "the corpus has \(tokens) tokens but training needs at least \(needed) (one window of --context plus one, with room for the held-out part): use a longer corpus or a smaller --context"
+            return "the corpus has \(tokens) tokens but training needs at least \(needed) (one window of --context plus the token after it): use a longer corpus or a smaller --context"
         case .lossNotFinite(let step, let loss):
             return "the loss became \(loss) at step \(step): training diverged; lower --lr or raise --warmup"
         }

@@ -66,10 +66,12 @@ public func drawToken(_ probabilities: [Float], random: inout RandomGenerator) -
 }
 
 extension GPT {
-    /// prompt IDs → prompt + `count` new IDs. Each step feeds the last `context` tokens back in.
+    /// prompt IDs (at least one) → prompt + `count` new IDs. Each step feeds the last `context`
+    /// tokens back in.
     public func generate(prompt: [Int], count: Int, settings: SamplingSettings,
                          random: inout RandomGenerator) -> [Int] {
-        var ids = prompt.isEmpty ? [0] : prompt
+        precondition(!prompt.isEmpty, "generation needs a prompt of at least one token")
+        var ids = prompt
         for _ in 0..<count {
             let window = Array(ids.suffix(config.context))                // crop to the context
             let logits = forward(window, windowLength: window.count).logits

@@ -3,8 +3,9 @@ import Dispatch
 // MARK: - Appendix A1: Speed (docs/A1-speed.md)
 //
 // The one place where the code trades plainness for speed. Every matrix product of every layer
-// (`Matrix.times` and its transposed forms, chapter 00) lands here. It computes exactly what
-// `definitionProduct` computes, C = A·B, in three ideas:
+// (`Matrix.times` and its transposed forms, chapter 00) lands here. It computes what
+// `definitionProduct` computes, C = A·B (up to rounding: a fused multiply-add rounds once where
+// the plain loop rounds twice), with four ideas:
 //   1. Register tiles: a 6×16 block of C lives in twelve SIMD8 registers while k runs, so each
 //      number loaded from A or B is used 16 or 6 times instead of once.
 //   2. Fused multiply-add: acc += a·b in one instruction (needs AVX2/FMA codegen: Package.swift).
@@ -17,7 +18,7 @@ import Dispatch
 
 public enum FastProduct {
     /// How many threads a large product may use. Set once by the command line before any work;
-    /// results do not depend on it (see 3. above).
+    /// results do not depend on it (see 4. above).
     nonisolated(unsafe) public static var threads = 1
 
     static let tileRows = 6          // rows of C per register tile

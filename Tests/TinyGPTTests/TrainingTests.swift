@@ -114,7 +114,7 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
 
     @Test("top-p keeps the smallest set of most probable tokens whose mass reaches p")
     func topP() {
-        let full = softmax(logits)                     // ≈ [.05, .37, .03, .33, .00, .14]
+        let full = softmax(logits)                     // ≈ [.054, .401, .033, .362, .003, .147]
         let ranked = full.indices.sorted { full[$0] > full[$1] }
         for p in [Float(0.3), 0.5, 0.75, 0.9, 1.0] {
             let kept = nextTokenDistribution(logits, settings: SamplingSettings(temperature: 1, topP: p))
