@@ -1,241 +1,410 @@
-"""Writes the PyTorch fixtures the Swift tests compare against (Tests/TinyGPTTests/FixtureTests.swift).
+"""Reference fixtures for TinyGPT's Swift tests, computed with PyTorch.
 
-    python3 Tests/Fixtures/make_fixtures.py        # needs a CPU PyTorch: pip install "torch==2.13.0+cpu"
+Regenerate (from the repository root):
 
-An independent implementation of TinyGPT's model, written with PyTorch tensors and autograd:
-the same convention (tokens are rows, Y = X @ W + b with W stored [in, out], GPT-2's Conv1D
-layout, so no nn.Linear), the same switches (Pre-LN/Post-LN, GELU/ReLU, learned/sinusoidal
-positions, tied/untied unembedding). Everything is computed in float64 from parameters that are
-exactly representable in float32, so the Swift code (Float) starts from the same numbers and
-the difference measures only its own rounding. Arrays in the JSON are flat and row-major.
+    python3 Tests/Fixtures/make_fixtures.py
+
+Needs a CPU build of PyTorch (written with torch 2.13.0+cpu).
+
+This is an independent re-implementation of the TinyGPT model with plain tensor operations and
+autograd. It follows the project's conventions:
+
+  * tokens are rows: every activation is a [rows, cols] matrix with one token per row;
+  * a linear layer is Y = X @ W + b with W stored [in, out] (GPT-2's Conv1D layout), so the
+    script uses explicit matmuls and never nn.Linear (which stores [out, in]);
+  * every array written to JSON is flattened in row-major (C) order.
+
+Model fixtures are computed in float64, starting from parameter values that were drawn in float32,
+so the Swift code (Float) starts from exactly the same numbers and any difference is its own
+rounding. The AdamW fixture is computed in float32, like the Swift optimizer.
 """
+
 import json
 import math
 import os
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-torch.manual_seed(20261123)
+OUT_DIR = os.path.dirname(os.path.abspath(__file__))
+SEED = 1234
+LAYER_NORM_EPSILON = 1e-5
 
 
-def draw(*shape, std=1.0, mean=0.0):
-    """float32 normal draws, then float64: exactly representable in Float."""
-    return (torch.randn(*shape, dtype=torch.float32) * std + mean).to(torch.float64)
+# -------------------------------------------------------------------------------------------------
+# Helpers
 
 
-def flat(t):
-    return [float(x) for x in t.detach().reshape(-1).tolist()]
+def normal_f32(shape, mean=0.0, std=1.0):
+    """Draw N(mean, std^2) in float32 and widen to float64: exactly representable in Float."""
+    values = torch.randn(shape, dtype=torch.float32) * std + mean
+    return values.to(torch.float64)
 
 
-# ---------------------------------------------------------------------------------------------
-# The model, as the Swift chapters describe it.
-
-def layer_norm(x, weight, bias, eps=1e-5):
-    mean = x.mean(dim=-1, keepdim=True)
-    variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)          # biased, as GPT-2
-    return weight * (x - mean) / torch.sqrt(variance + eps) + bias
+def to_list(tensor):
+    """Flatten a tensor row-major into a list of Python floats (repr keeps full precision)."""
+    return [float(v) for v in tensor.detach().contiguous().view(-1).tolist()]
 
 
-def gelu(h):                                                          # GPT-2's tanh approximation
-    return 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h ** 3)))
+def save_json(file_name, payload):
+    """Compact JSON; allow_nan=False makes json refuse NaN or infinity outright."""
+    path = os.path.join(OUT_DIR, file_name)
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    with open(path, "w") as handle:
+        handle.write(text)
+    size = os.path.getsize(path)
+    assert size < 300_000, f"{file_name} is too large ({size} bytes)"
+    return size
 
 
-def attention(x, p, prefix, heads, T):
-    """x [B·T, C] → [B·T, C]; also returns each window's and head's weights."""
-    C = x.shape[1]
-    D = C // heads
-    qkv = x @ p[prefix + "attn.c_attn.weight"] + p[prefix + "attn.c_attn.bias"]      # [B·T, 3C]
-    outputs, weights = [], []
-    for b in range(x.shape[0] // T):
-        rows = qkv[b * T:(b + 1) * T]
-        head_outputs = []
-        for h in range(heads):
-            q = rows[:, h * D:(h + 1) * D]
-            k = rows[:, C + h * D:C + (h + 1) * D]
-            v = rows[:, 2 * C + h * D:2 * C + (h + 1) * D]
-            scores = q @ k.T / math.sqrt(D)
-            future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)     # j > i
-            a = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
-            weights.append(a)
-            head_outputs.append(a @ v)
-        outputs.append(torch.cat(head_outputs, dim=1))
-    concatenated = torch.cat(outputs, dim=0)
-    return concatenated @ p[prefix + "attn.c_proj.weight"] + p[prefix + "attn.c_proj.bias"], weights
+# -------------------------------------------------------------------------------------------------
+# Model pieces (float64 throughout)
 
 
-def feed_forward(x, p, prefix, activation):
-    h = x @ p[prefix + "mlp.c_fc.weight"] + p[prefix + "mlp.c_fc.bias"]
-    r = gelu(h) if activation == "gelu" else torch.relu(h)
-    return r @ p[prefix + "mlp.c_proj.weight"] + p[prefix + "mlp.c_proj.bias"]
+def layer_norm(x, gamma, beta):
+    """LayerNorm over the last dimension with the biased (population) variance."""
+    mu = x.mean(dim=-1, keepdim=True)
+    var = ((x - mu) * (x - mu)).mean(dim=-1, keepdim=True)
+    return gamma * (x - mu) / torch.sqrt(var + LAYER_NORM_EPSILON) + beta
 
 
-def sinusoidal(context, width):
-    table = torch.zeros(context, width, dtype=torch.float64)
-    for t in range(context):
-        for c in range(width):
-            angle = t / 10000 ** ((c // 2 * 2) / width)
-            table[t, c] = math.sin(angle) if c % 2 == 0 else math.cos(angle)
+def gelu_tanh(x):
+    """GPT-2's GELU, the tanh approximation."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def activation_fn(name):
+    return gelu_tanh if name == "gelu" else torch.relu
+
+
+def sinusoidal_table(n_positions, width):
+    """PE[t, 2i] = sin(t / 10000^(2i/C)), PE[t, 2i+1] = cos(t / 10000^(2i/C)); C must be even."""
+    assert width % 2 == 0
+    t = torch.arange(n_positions, dtype=torch.float64).unsqueeze(1)          # [P, 1]
+    two_i = torch.arange(0, width, 2, dtype=torch.float64).unsqueeze(0)      # [1, C/2]
+    angles = t / torch.pow(torch.tensor(10000.0, dtype=torch.float64), two_i / width)
+    table = torch.zeros(n_positions, width, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angles)
+    table[:, 1::2] = torch.cos(angles)
     return table
 
 
-def forward(p, config, tokens, T):
-    """tokens [B·T] → logits [B·T, V], and X₀ (kept so its gradient can be read)."""
-    positions = p["wpe.weight"] if config["positions"] == "learned" else sinusoidal(config["n_positions"], config["n_embd"])
-    x0 = p["wte.weight"][tokens] + positions[torch.arange(len(tokens)) % T]
-    x0.retain_grad()
-    x = x0
-    for l in range(config["n_layer"]):
-        pre = f"h.{l}."
-        if config["norm"] == "pre":
-            x = x + attention(layer_norm(x, p[pre + "ln_1.weight"], p[pre + "ln_1.bias"]), p, pre, config["n_head"], T)[0]
-            x = x + feed_forward(layer_norm(x, p[pre + "ln_2.weight"], p[pre + "ln_2.bias"]), p, pre, config["activation"])
-        else:
-            x = layer_norm(x + attention(x, p, pre, config["n_head"], T)[0], p[pre + "ln_1.weight"], p[pre + "ln_1.bias"])
-            x = layer_norm(x + feed_forward(x, p, pre, config["activation"]), p[pre + "ln_2.weight"], p[pre + "ln_2.bias"])
-    if config["norm"] == "pre":
-        x = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
-    unembedding = p["wte.weight"] if config["tied"] else p["lm_head.weight"]
-    return x @ unembedding.T, x0
+def causal_self_attention(x, w_attn, b_attn, w_proj, b_proj, n_head, window):
+    """Multi-head causal self-attention.
+
+    x: [B*T, C], the rows of B windows of `window` tokens each, window after window.
+    Returns the output [B*T, C] and the attention weights [B, H, T, T] (after softmax).
+    """
+    rows, width = x.shape
+    batch = rows // window
+    head_width = width // n_head
+
+    qkv = x @ w_attn + b_attn                                                 # [B*T, 3C]
+    q, k, v = qkv[:, :width], qkv[:, width:2 * width], qkv[:, 2 * width:]
+
+    def split_heads(m):
+        # [B*T, C] -> [B, H, T, hs]: head h takes columns h*hs:(h+1)*hs.
+        return m.reshape(batch, window, n_head, head_width).permute(0, 2, 1, 3)
+
+    q, k, v = split_heads(q), split_heads(k), split_heads(v)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(head_width)                  # [B, H, T, T]
+    # Entry (i, j) with j > i looks at the future: excluded.
+    future = torch.ones(window, window, dtype=torch.bool).triu(diagonal=1)
+    scores = scores.masked_fill(future, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    heads_out = weights @ v                                                   # [B, H, T, hs]
+    # Concatenate heads along columns, in head order -> [B*T, C].
+    merged = heads_out.permute(0, 2, 1, 3).reshape(rows, width)
+    return merged @ w_proj + b_proj, weights
 
 
-def parameter_shapes(config):
-    V, P, C, L = config["vocab_size"], config["n_positions"], config["n_embd"], config["n_layer"]
-    shapes = {"wte.weight": (V, C)}
-    if config["positions"] == "learned":
-        shapes["wpe.weight"] = (P, C)
-    for l in range(L):
-        pre = f"h.{l}."
-        shapes.update({pre + "ln_1.weight": (C,), pre + "ln_1.bias": (C,),
-                       pre + "attn.c_attn.weight": (C, 3 * C), pre + "attn.c_attn.bias": (3 * C,),
-                       pre + "attn.c_proj.weight": (C, C), pre + "attn.c_proj.bias": (C,),
-                       pre + "ln_2.weight": (C,), pre + "ln_2.bias": (C,),
-                       pre + "mlp.c_fc.weight": (C, 4 * C), pre + "mlp.c_fc.bias": (4 * C,),
-                       pre + "mlp.c_proj.weight": (4 * C, C), pre + "mlp.c_proj.bias": (C,)})
-    if config["norm"] == "pre":
-        shapes.update({"ln_f.weight": (C,), "ln_f.bias": (C,)})
-    if not config["tied"]:
-        shapes["lm_head.weight"] = (V, C)
+def mlp(x, w_fc, b_fc, w_proj, b_proj, activation):
+    return activation_fn(activation)(x @ w_fc + b_fc) @ w_proj + b_proj
+
+
+def parameter_shapes(cfg):
+    """The parameters of one model variant, by GPT-2 name, in a fixed order."""
+    V, P, C, L = cfg["vocab_size"], cfg["n_positions"], cfg["n_embd"], cfg["n_layer"]
+    shapes = [("wte.weight", (V, C))]
+    if cfg["positions"] == "learned":
+        shapes.append(("wpe.weight", (P, C)))
+    for layer in range(L):
+        h = f"h.{layer}."
+        shapes += [
+            (h + "ln_1.weight", (C,)), (h + "ln_1.bias", (C,)),
+            (h + "attn.c_attn.weight", (C, 3 * C)), (h + "attn.c_attn.bias", (3 * C,)),
+            (h + "attn.c_proj.weight", (C, C)), (h + "attn.c_proj.bias", (C,)),
+            (h + "ln_2.weight", (C,)), (h + "ln_2.bias", (C,)),
+            (h + "mlp.c_fc.weight", (C, 4 * C)), (h + "mlp.c_fc.bias", (4 * C,)),
+            (h + "mlp.c_proj.weight", (4 * C, C)), (h + "mlp.c_proj.bias", (C,)),
+        ]
+    if cfg["norm"] == "pre":
+        shapes += [("ln_f.weight", (C,)), ("ln_f.bias", (C,))]
+    if not cfg["tied"]:
+        shapes.append(("lm_head.weight", (V, C)))
     return shapes
 
 
-def initial_parameters(config):
-    """Large draws (weights N(0, 0.3²)), far from GPT-2's 0.02, so logits and gradients are not tiny."""
-    p = {}
-    for name, shape in parameter_shapes(config).items():
-        if name.startswith("ln") or ".ln_" in name:
-            p[name] = draw(*shape, std=0.1, mean=1.0 if name.endswith("weight") else 0.0)
-        elif name.endswith("bias"):
-            p[name] = draw(*shape, std=0.1)
+def init_parameters(cfg):
+    """Weights N(0, 0.3^2), biases N(0, 0.1^2), LayerNorm gamma 1 + N(0, 0.1^2), beta N(0, 0.1^2)."""
+    params = {}
+    for name, shape in parameter_shapes(cfg):
+        is_layer_norm = ".ln_" in name or name.startswith("ln_")
+        if is_layer_norm and name.endswith(".weight"):
+            params[name] = normal_f32(shape, mean=1.0, std=0.1)
+        elif name.endswith(".bias"):
+            params[name] = normal_f32(shape, std=0.1)
         else:
-            p[name] = draw(*shape, std=0.3)
-    return p
+            params[name] = normal_f32(shape, std=0.3)
+    return params
 
 
-# ---------------------------------------------------------------------------------------------
-# The fixtures.
+def gpt_forward(params, cfg, tokens, window):
+    """tokens: flat [B*T] ints. Returns logits [B*T, V] and x0, the embedding sum (block input)."""
+    C = cfg["n_embd"]
+    t_index = torch.arange(tokens.numel()) % window                          # position of each row
+    if cfg["positions"] == "learned":
+        pos = params["wpe.weight"][t_index]
+    else:
+        pos = sinusoidal_table(cfg["n_positions"], C)[t_index]
+    x0 = params["wte.weight"][tokens] + pos
+    x = x0
+    for layer in range(cfg["n_layer"]):
+        h = f"h.{layer}."
+
+        def attn(inp):
+            out, _ = causal_self_attention(
+                inp, params[h + "attn.c_attn.weight"], params[h + "attn.c_attn.bias"],
+                params[h + "attn.c_proj.weight"], params[h + "attn.c_proj.bias"],
+                cfg["n_head"], window)
+            return out
+
+        def ff(inp):
+            return mlp(inp, params[h + "mlp.c_fc.weight"], params[h + "mlp.c_fc.bias"],
+                       params[h + "mlp.c_proj.weight"], params[h + "mlp.c_proj.bias"],
+                       cfg["activation"])
+
+        def ln1(inp):
+            return layer_norm(inp, params[h + "ln_1.weight"], params[h + "ln_1.bias"])
+
+        def ln2(inp):
+            return layer_norm(inp, params[h + "ln_2.weight"], params[h + "ln_2.bias"])
+
+        if cfg["norm"] == "pre":          # GPT-2: normalise the branch input
+            x = x + attn(ln1(x))
+            x = x + ff(ln2(x))
+        else:                             # original Transformer: normalise after the residual sum
+            x = ln1(x + attn(x))
+            x = ln2(x + ff(x))
+    if cfg["norm"] == "pre":              # Post-LN has no final LayerNorm
+        x = layer_norm(x, params["ln_f.weight"], params["ln_f.bias"])
+    unembedding = params["wte.weight"] if cfg["tied"] else params["lm_head.weight"]
+    return x @ unembedding.T, x0
+
+
+def is_decayed(name, tensor):
+    """Weight decay only on 2-D parameters (embeddings and linear weights)."""
+    return tensor.dim() == 2
+
+
+# -------------------------------------------------------------------------------------------------
+# Fixture 1: whole-model fixtures
+
 
 def model_fixture(norm, activation, tied, positions):
-    config = {"vocab_size": 11, "n_positions": 6, "n_embd": 8, "n_layer": 2, "n_head": 2, "norm": norm,
-              "activation": activation, "positions": positions, "tied": tied, "layer_norm_epsilon": 1e-5}
+    cfg = {
+        "vocab_size": 11, "n_positions": 6, "n_embd": 8, "n_layer": 2, "n_head": 2,
+        "norm": norm, "activation": activation, "positions": positions, "tied": tied,
+        "layer_norm_epsilon": LAYER_NORM_EPSILON,
+    }
     B, T = 2, 5
-    params = initial_parameters(config)
-    tokens = torch.randint(0, config["vocab_size"], (B * T,))
-    targets = torch.randint(0, config["vocab_size"], (B * T,))
-    p = {name: value.clone().requires_grad_(True) for name, value in params.items()}
-    logits, x0 = forward(p, config, tokens, T)
-    loss = torch.nn.functional.cross_entropy(logits, targets)
-    loss.backward()
-    if tied:                                           # the tied logits are the untied ones with lm_head = wte
-        untied = dict(p, **{"lm_head.weight": p["wte.weight"]})
-        check, _ = forward(untied, dict(config, tied=False), tokens, T)
-        assert torch.allclose(check, logits)
+    initial = init_parameters(cfg)
+    for value in initial.values():                                            # Float-exact inputs
+        assert torch.equal(value.to(torch.float32).to(torch.float64), value)
+    tokens = torch.randint(0, cfg["vocab_size"], (B * T,))
+    targets = torch.randint(0, cfg["vocab_size"], (B * T,))
 
-    # One training step: clip the global norm to 1, then AdamW with decay on matrices only.
+    # Forward and backward with autograd.
+    leaves = {name: value.clone().requires_grad_(True) for name, value in initial.items()}
+    logits, x0 = gpt_forward(leaves, cfg, tokens, T)
+    x0.retain_grad()
+    loss = torch.nn.functional.cross_entropy(logits, targets)                # mean, natural log
+    loss.backward()
+    assert math.isfinite(loss.item()), "loss is not finite"
+
+    # Self-check: the tied model is the untied model with lm_head = wte.
+    if tied:
+        with torch.no_grad():
+            as_untied = dict(leaves)
+            as_untied["lm_head.weight"] = leaves["wte.weight"]
+            untied_logits, _ = gpt_forward(as_untied, dict(cfg, tied=False), tokens, T)
+        assert torch.allclose(untied_logits, logits, rtol=0, atol=1e-12)
+
+    # One training step: clip the global gradient norm to 1, then AdamW (decay on 2-D only).
     step = {"lr": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "clip": 1.0}
-    trained = {name: value.clone().requires_grad_(True) for name, value in params.items()}
-    for name in trained:
-        trained[name].grad = p[name].grad.clone()
-    grad_norm = torch.nn.utils.clip_grad_norm_(list(trained.values()), step["clip"])
-    optimizer = torch.optim.AdamW(
-        [{"params": [v for v in trained.values() if v.dim() == 2], "weight_decay": step["weight_decay"]},
-         {"params": [v for v in trained.values() if v.dim() != 2], "weight_decay": 0.0}],
-        lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["eps"])
+    trained = {name: value.clone().requires_grad_(True) for name, value in initial.items()}
+    for name, tensor in trained.items():
+        tensor.grad = leaves[name].grad.clone()
+    grad_norm = torch.nn.utils.clip_grad_norm_(list(trained.values()), max_norm=step["clip"])
+    groups = [
+        {"params": [t for n, t in trained.items() if is_decayed(n, t)], "weight_decay": step["weight_decay"]},
+        {"params": [t for n, t in trained.items() if not is_decayed(n, t)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=step["lr"], betas=(step["beta1"], step["beta2"]), eps=step["eps"])
     optimizer.step()
     step["grad_norm"] = float(grad_norm)
-    step["params_after"] = {name: flat(value) for name, value in trained.items()}
+    step["params_after"] = {name: to_list(tensor) for name, tensor in trained.items()}
 
-    return {"config": config, "batch": B, "time": T, "tokens": tokens.tolist(), "targets": targets.tolist(),
-            "params": {name: flat(value) for name, value in params.items()},
-            "logits": flat(logits), "loss": float(loss.detach()),
-            "grads": {name: flat(value.grad) for name, value in p.items()},
-            "d_embedding": flat(x0.grad), "step": step}
+    fixture = {
+        "config": cfg,
+        "batch": B,
+        "time": T,
+        "tokens": [int(t) for t in tokens.tolist()],
+        "targets": [int(t) for t in targets.tolist()],
+        "params": {name: to_list(value) for name, value in initial.items()},
+        "logits": to_list(logits),
+        "loss": float(loss.item()),
+        "grads": {name: to_list(tensor.grad) for name, tensor in leaves.items()},
+        "d_embedding": to_list(x0.grad),
+        "step": step,
+    }
+    return fixture
 
 
-def attention_fixture():
-    C, H, T = 8, 2, 5
-    p = {"attn.c_attn.weight": draw(C, 3 * C, std=0.5), "attn.c_attn.bias": draw(3 * C, std=0.1),
-         "attn.c_proj.weight": draw(C, C, std=0.5), "attn.c_proj.bias": draw(C, std=0.1)}
-    p = {name: value.requires_grad_(True) for name, value in p.items()}
-    x = draw(T, C).requires_grad_(True)
-    d_out = draw(T, C)
-    out, weights = attention(x, p, "", H, T)
-    for a in weights:
-        assert torch.allclose(a.sum(dim=-1), torch.ones(T, dtype=torch.float64))
-    (out * d_out).sum().backward()                     # upstream gradient d_out
-    return {"x": flat(x), "c_attn.weight": flat(p["attn.c_attn.weight"]), "c_attn.bias": flat(p["attn.c_attn.bias"]),
-            "c_proj.weight": flat(p["attn.c_proj.weight"]), "c_proj.bias": flat(p["attn.c_proj.bias"]),
-            "heads": H, "weights": [flat(a) for a in weights], "out": flat(out), "d_out": flat(d_out),
-            "d_x": flat(x.grad), "d_c_attn.weight": flat(p["attn.c_attn.weight"].grad),
-            "d_c_attn.bias": flat(p["attn.c_attn.bias"].grad), "d_c_proj.weight": flat(p["attn.c_proj.weight"].grad),
-            "d_c_proj.bias": flat(p["attn.c_proj.bias"].grad)}
+# -------------------------------------------------------------------------------------------------
+# Fixture 2: AdamW alone (float32)
+
+
+def schedule_lr(s, max_lr, min_lr, warmup, total):
+    """Linear warm-up for `warmup` steps, then cosine decay from max_lr to min_lr (0-based step s)."""
+    if s < warmup:
+        return max_lr * (s + 1) / warmup
+    progress = (s - warmup) / (total - warmup)
+    return min_lr + 0.5 * (max_lr - min_lr) * (1.0 + math.cos(math.pi * progress))
 
 
 def adamw_fixture():
-    """Ten AdamW steps in float32 (what the Swift code computes in), with warm-up + cosine,
-    clipping that bites on some steps and not others, and decay on the matrix only."""
+    # Computed in float32 torch, which is what the Swift optimizer computes in.
     schedule = {"max_lr": 0.1, "min_lr": 0.01, "warmup": 3, "total": 10}
+    beta1, beta2, eps, weight_decay, clip = 0.9, 0.95, 1e-8, 0.1, 1.0
 
-    def lr_at(s):
-        if s < schedule["warmup"]:
-            return schedule["max_lr"] * (s + 1) / schedule["warmup"]
-        progress = (s - schedule["warmup"]) / (schedule["total"] - schedule["warmup"])
-        return schedule["min_lr"] + 0.5 * (schedule["max_lr"] - schedule["min_lr"]) * (1 + math.cos(math.pi * progress))
+    matrix = torch.randn(3, 4, dtype=torch.float32).requires_grad_(True)     # decayed
+    vector = torch.randn(4, dtype=torch.float32).requires_grad_(True)        # not decayed
+    initial = {"matrix": to_list(matrix), "vector": to_list(vector)}
+    optimizer = torch.optim.AdamW(
+        [{"params": [matrix], "weight_decay": weight_decay}, {"params": [vector], "weight_decay": 0.0}],
+        lr=schedule["max_lr"], betas=(beta1, beta2), eps=eps)
 
-    matrix = torch.randn(3, 4, dtype=torch.float32).requires_grad_(True)
-    vector = torch.randn(4, dtype=torch.float32).requires_grad_(True)
-    initial = {"matrix": flat(matrix), "vector": flat(vector)}
-    optimizer = torch.optim.AdamW([{"params": [matrix], "weight_decay": 0.1}, {"params": [vector], "weight_decay": 0.0}],
-                                  lr=schedule["max_lr"], betas=(0.9, 0.95), eps=1e-8)
-    scales = [5, 0.05, 1, 5, 0.05, 2, 0.1, 5, 1, 0.05]     # norms above and below the clip of 1
+    # Gradient scale per step: 5 makes clipping bite, 0.05 keeps the norm well below 1.
+    scales = [5.0, 1.0, 0.05, 5.0, 0.05, 1.0, 5.0, 0.05, 1.0, 5.0]
     lrs, grads, norms, after = [], [], [], []
     for s in range(10):
         g_matrix = torch.randn(3, 4, dtype=torch.float32) * scales[s]
         g_vector = torch.randn(4, dtype=torch.float32) * scales[s]
-        grads.append({"matrix": flat(g_matrix), "vector": flat(g_vector)})
-        matrix.grad, vector.grad = g_matrix.clone(), g_vector.clone()
-        norms.append(float(torch.nn.utils.clip_grad_norm_([matrix, vector], 1.0)))
+        grads.append({"matrix": to_list(g_matrix), "vector": to_list(g_vector)})
+        matrix.grad = g_matrix.clone()
+        vector.grad = g_vector.clone()
+        norm = torch.nn.utils.clip_grad_norm_([matrix, vector], max_norm=clip)
+        norms.append(float(norm))
+        lr = schedule_lr(s, **schedule)
+        lrs.append(lr)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(s)
-        lrs.append(lr_at(s))
+            group["lr"] = lr
         optimizer.step()
-        after.append({"matrix": flat(matrix), "vector": flat(vector)})
-    assert any(n > 1 for n in norms) and any(n < 1 for n in norms)
-    return {"schedule": schedule, "lrs": lrs, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1,
-            "clip": 1.0, "initial": initial, "grads": grads, "grad_norms": norms, "after": after}
+        after.append({"matrix": to_list(matrix), "vector": to_list(vector)})
+
+    assert any(n > clip for n in norms) and any(n < clip for n in norms), norms
+    return {
+        "schedule": schedule, "lrs": lrs,
+        "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay, "clip": clip,
+        "initial": initial, "grads": grads, "grad_norms": norms, "after": after,
+    }
 
 
-def write(name, fixture):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(fixture, f, separators=(",", ":"))
-    print(f"{name}: {os.path.getsize(os.path.join(HERE, name)):,} bytes" + (f", loss {fixture['loss']:.6f}" if "loss" in fixture else ""))
+def check_adamw_by_hand(fx):
+    """Replays adamw.json with the textbook formulas in float64 to document what torch does."""
+    p = {k: torch.tensor(v, dtype=torch.float64) for k, v in fx["initial"].items()}
+    m = {k: torch.zeros_like(v) for k, v in p.items()}
+    v2 = {k: torch.zeros_like(v) for k, v in p.items()}
+    for s in range(10):
+        g = {k: torch.tensor(vals, dtype=torch.float64) for k, vals in fx["grads"][s].items()}
+        norm = math.sqrt(sum(float((t * t).sum()) for t in g.values()))
+        coef = min(1.0, fx["clip"] / (norm + 1e-6))
+        lr, t = fx["lrs"][s], s + 1
+        for k in p:
+            grad = g[k] * coef
+            if k == "matrix":                                                 # decoupled decay
+                p[k] = p[k] * (1 - lr * fx["weight_decay"])
+            m[k] = fx["beta1"] * m[k] + (1 - fx["beta1"]) * grad
+            v2[k] = fx["beta2"] * v2[k] + (1 - fx["beta2"]) * grad * grad
+            m_hat = m[k] / (1 - fx["beta1"] ** t)
+            v_hat = v2[k] / (1 - fx["beta2"] ** t)
+            p[k] = p[k] - lr * m_hat / (torch.sqrt(v_hat) + fx["eps"])
+            expected = torch.tensor(fx["after"][s][k], dtype=torch.float64)
+            assert torch.allclose(p[k], expected, rtol=1e-5, atol=1e-6), (s, k)
+
+
+# -------------------------------------------------------------------------------------------------
+# Fixture 3: one attention call
+
+
+def attention_fixture():
+    C, H, T = 8, 2, 5
+    x = normal_f32((T, C)).requires_grad_(True)
+    w_attn = normal_f32((C, 3 * C), std=0.3).requires_grad_(True)
+    b_attn = normal_f32((3 * C,), std=0.1).requires_grad_(True)
+    w_proj = normal_f32((C, C), std=0.3).requires_grad_(True)
+    b_proj = normal_f32((C,), std=0.1).requires_grad_(True)
+    d_out = normal_f32((T, C))
+
+    out, weights = causal_self_attention(x, w_attn, b_attn, w_proj, b_proj, H, T)
+    weights = weights[0]                                                      # one window: [H, T, T]
+    row_sums = weights.sum(dim=-1)
+    assert torch.allclose(row_sums, torch.ones_like(row_sums), rtol=0, atol=1e-12)
+    # Backpropagate the upstream gradient d_out: d(sum(out * d_out)) = d_out.
+    out.backward(d_out)
+
+    return {
+        "x": to_list(x),
+        "c_attn.weight": to_list(w_attn), "c_attn.bias": to_list(b_attn),
+        "c_proj.weight": to_list(w_proj), "c_proj.bias": to_list(b_proj),
+        "heads": H,
+        "weights": [to_list(weights[h]) for h in range(H)],
+        "out": to_list(out),
+        "d_out": to_list(d_out),
+        "d_x": to_list(x.grad),
+        "d_c_attn.weight": to_list(w_attn.grad), "d_c_attn.bias": to_list(b_attn.grad),
+        "d_c_proj.weight": to_list(w_proj.grad), "d_c_proj.bias": to_list(b_proj.grad),
+    }
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def main():
+    torch.manual_seed(SEED)
+    variants = [
+        ("pre", "gelu", True, "learned"),
+        ("post", "relu", False, "sinusoidal"),
+        ("pre", "relu", False, "sinusoidal"),
+        ("post", "gelu", True, "learned"),
+    ]
+    for norm, activation, tied, positions in variants:
+        name = f"model_{norm}_{activation}_{'tied' if tied else 'untied'}_{positions}.json"
+        fx = model_fixture(norm, activation, tied, positions)
+        size = save_json(name, fx)
+        print(f"{name}: loss {fx['loss']!r}, grad_norm {fx['step']['grad_norm']!r}, {size} bytes")
+
+    fx = adamw_fixture()
+    check_adamw_by_hand(fx)
+    size = save_json("adamw.json", fx)
+    clipped = sum(n > fx["clip"] for n in fx["grad_norms"])
+    print(f"adamw.json: float32, {clipped}/10 steps clipped, {size} bytes")
+
+    fx = attention_fixture()
+    size = save_json("attention_single.json", fx)
+    print(f"attention_single.json: {size} bytes")
+    print(f"torch {torch.__version__}")
 
 
 if __name__ == "__main__":
-    for norm, activation, tied, positions in [("pre", "gelu", True, "learned"), ("post", "relu", False, "sinusoidal"),
-                                              ("pre", "relu", False, "sinusoidal"), ("post", "gelu", True, "learned")]:
-        write(f"model_{norm}_{activation}_{'tied' if tied else 'untied'}_{positions}.json",
-              model_fixture(norm, activation, tied, positions))
-    write("attention_single.json", attention_fixture())
-    write("adamw.json", adamw_fixture())
-    print(f"torch {torch.__version__}")
+    main()
