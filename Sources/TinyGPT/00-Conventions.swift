@@ -175,7 +175,7 @@ public struct Linear: Sendable {
 // batches and samples whatever the thread count (and on any machine whose math library rounds
 // log and cos alike, which every common one does).
 public struct RandomGenerator: Sendable {
-    private var state: UInt64
+    public private(set) var state: UInt64     // all there is to it: RandomGenerator(seed: state) continues from here
 
     public init(seed: UInt64) { state = seed }
 

@@ -108,6 +108,24 @@ extension GPT {
     }
 }
 
+extension GPT {
+    /// The mean loss per predicted token over a whole text (nats), and how many tokens were predicted.
+    /// Windows of up to T + 1 tokens start at 0, T, 2T, …, so every token after the first is
+    /// predicted once, from up to T tokens before it; the last window may be shorter.
+    public func meanLoss(over ids: [Int]) -> (loss: Double, predicted: Int) {
+        let T = config.context
+        var total = 0.0, predicted = 0
+        for start in stride(from: 0, to: ids.count - 1, by: T) {
+            let end = min(start + T, ids.count - 1)                       // inputs ids[start..<end], targets one later
+            let (logits, _) = forward(Array(ids[start..<end]), windowLength: end - start)
+            let loss = CrossEntropy.forward(logits, targets: Array(ids[start + 1 ... end])).loss
+            total += Double(loss) * Double(end - start)                   // the window's mean, back to a sum
+            predicted += end - start
+        }
+        return (predicted > 0 ? total / Double(predicted) : 0, predicted)
+    }
+}
+
 /// What one step did.
 public struct StepReport: Sendable {
     public let step: Int              // from 1

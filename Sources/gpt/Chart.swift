@@ -1,10 +1,11 @@
 import Foundation
+import TinyGPT
 
 // out/loss.svg: train and held-out loss against step, log-scaled loss axis, labelled.
 
 struct LossChart {
-    var train: [(step: Int, loss: Float)]
-    var heldOut: [(step: Int, loss: Float)]
+    var train: [LossPoint]
+    var heldOut: [LossPoint]
     var title: String
     var subtitle: String
     var floor: Float?                      // the least loss the corpus allows (chapter 13), drawn dotted
@@ -53,7 +54,7 @@ struct LossChart {
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         s += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">training step</text>\n"
         s += "<text transform=\"translate(18 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">cross-entropy loss (nats, log scale)</text>\n"
-        func polyline(_ points: [(step: Int, loss: Float)], color: String, dash: String) -> String {
+        func polyline(_ points: [LossPoint], color: String, dash: String) -> String {
             guard !points.isEmpty else { return "" }
             let coordinates = points.map { "\(f(x($0.step))),\(f(y($0.loss)))" }.joined(separator: " ")
             return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"\(dash)\" points=\"\(coordinates)\"/>\n"

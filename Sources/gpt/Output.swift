@@ -26,6 +26,12 @@ enum Output {
         FileHandle.standardError.write(Data(("gpt: " + text + "\n").utf8))
     }
 
+    /// A remark that is not the command's output (stderr), so stdout stays clean for a pipe.
+    static func note(_ text: String) {
+        endProgress()
+        FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
+    }
+
     /// Writes through a temporary file and a rename: a reader sees the old file or the whole new one.
     static func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)

@@ -6,6 +6,7 @@ import TinyGPT
 
 let traceFlags = modelFlags + [
     FlagSpec(name: "prompt", defaultValue: "I drink coffee every", help: "the text to run through the model"),
+    FlagSpec(name: "checkpoint", defaultValue: "", help: "trace a saved model (and its tokenizer) instead of an untrained one"),
 ]
 
 func trace(_ flags: Flags) throws {
@@ -13,11 +14,21 @@ func trace(_ flags: Flags) throws {
     guard !prompt.allSatisfy(\.isWhitespace) else {
         throw UsageError("--prompt is empty: give some text, e.g. --prompt \"I drink coffee every\"")
     }
-    let corpus = try loadCorpus(flags)
-    let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
-    var random = RandomGenerator(seed: try seedAndThreads(flags))
-    let model = try GPT(config: config, random: &random)
-    let tokenizer = corpus.tokenizer
+    let model: GPT, tokenizer: any Tokenizer, source: String
+    if flags.isSet("checkpoint") {
+        if let modelFlag = modelFlags.map(\.name).first(where: { flags.isSet($0) && $0 != "threads" }) {
+            throw UsageError("--\(modelFlag) cannot be combined with --checkpoint: the checkpoint fixes the model and its tokenizer")
+        }
+        _ = try seedAndThreads(flags)
+        let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
+        (model, tokenizer, source) = (checkpoint.model, checkpoint.tokenizer, flags.string("checkpoint"))
+    } else {
+        let corpus = try loadCorpus(flags)
+        let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
+        var random = RandomGenerator(seed: try seedAndThreads(flags))
+        (model, tokenizer, source) = (try GPT(config: config, random: &random), corpus.tokenizer, corpus.path)
+    }
+    let config = model.config, trained = flags.isSet("checkpoint")
     let encoding = tokenizer.encode(prompt)
     var ids = encoding.ids
     let C = config.width, D = config.headWidth, H = config.heads
@@ -25,8 +36,9 @@ func trace(_ flags: Flags) throws {
     func stage(_ chapter: String, _ text: String) { Output.line(padded("[\(chapter)]", 17) + text) }
     func more(_ text: String) { Output.line(String(repeating: " ", count: 17) + text) }
 
-    Output.line("gpt trace: one forward pass of an untrained model (seed \(flags.string("seed"))), stage by stage")
-    Output.line("model: \(describe(config)); \(grouped(model.parameterCount)) parameters, all random")
+    Output.line(trained ? "gpt trace: one forward pass of the model saved in \(source), stage by stage"
+                        : "gpt trace: one forward pass of an untrained model (seed \(flags.string("seed"))), stage by stage")
+    Output.line("model: \(describe(config)); \(grouped(model.parameterCount)) parameters" + (trained ? "" : ", all random"))
     Output.line("convention: tokens are rows; [a, b] means a rows and b columns (docs/00-conventions.md)")
     Output.line()
     let pieces = tokenizer.pieces(of: prompt)
@@ -38,9 +50,9 @@ func trace(_ flags: Flags) throws {
         more("longer than the context (\(config.context)): only the last \(config.context) tokens are used")
         ids = Array(ids.suffix(config.context))
     }
-    let labels = ids.map { visible(tokenizer.vocabulary[$0]) }
+    let labels = ids.map { visible(tokenizer.decode([$0])) }
     let T = ids.count
-    more("token IDs: " + ids.map(String.init).joined(separator: " ") + "   (vocabulary of \(tokenizer.count) from \(corpus.path))")
+    more("token IDs: " + ids.map(String.init).joined(separator: " ") + "   (vocabulary of \(tokenizer.count) from \(source))")
 
     let (logits, saved) = model.forward(ids, windowLength: T)
     stage("02 Embedding", "X = W_E[ids]: rows \(ids.map(String.init).joined(separator: ", ")) of W_E \(model.wte.weight.shape) → X [\(T), \(C)], one row per token")
@@ -83,9 +95,11 @@ func trace(_ flags: Flags) throws {
     stage("04 Softmax", "p = softmax(last row) over \(tokenizer.count) candidates after \"\(labels[T - 1])\"; top 5:")
     let top = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(5)
     for id in top {
-        more("  \(padded(visible(tokenizer.vocabulary[id]), 14)) \(fixed(probabilities[id], 4))")
+        more("  \(padded(visible(tokenizer.decode([id])), 14)) \(fixed(probabilities[id], 4))")
     }
-    more("untrained, every candidate is near 1/\(tokenizer.count) = \(fixed(1 / Float(tokenizer.count), 4)); `gpt train` changes that")
+    if !trained {
+        more("untrained, every candidate is near 1/\(tokenizer.count) = \(fixed(1 / Float(tokenizer.count), 4)); `gpt train` changes that")
+    }
 }
 
 /// A [T, T] weight matrix with the tokens as row and column labels; the masked future shows as ·.

@@ -13,6 +13,8 @@ commands, in the order a learner meets them:
   trace   run one forward pass of an untrained model on a prompt, narrating every shape
   train   train on a corpus with a live loss, then sample
   demo    train on corpus.txt with the demo's settings and sample from the notes' prompts
+  sample  continue a prompt with a saved model (gpt train --save, the demo's out/checkpoint, or GPT-2's)
+  eval    the loss and perplexity of a saved model on a text
   bench   measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
 
 gpt COMMAND --help lists the command's flags and their defaults.
@@ -31,6 +33,9 @@ let commands = [
             run: { try train($0, demo: false) }),
     Command(name: "demo", summary: "train on corpus.txt and sample from the notes' prompts", flags: trainFlags,
             run: { try train($0, demo: true) }),
+    Command(name: "sample", summary: "continue a prompt with a saved model; only the text goes to stdout", flags: sampleFlags, run: sample),
+    Command(name: "eval", summary: "mean cross-entropy (nats per token) and perplexity of a saved model on a text", flags: evalFlags,
+            run: evaluate),
     Command(name: "bench", summary: "training tokens/s and GFLOP/s on fixed presets; --kernel: the product alone",
             flags: benchFlags, run: bench),
 ]

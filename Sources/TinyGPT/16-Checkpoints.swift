@@ -1,0 +1,502 @@
+import Foundation
+
+// MARK: - Chapter 16: Checkpoints (docs/16-checkpoints.md)
+//
+// A trained model outlives the process as a directory, in the layout Hugging Face writes for GPT-2:
+//   config.json                  the shape, by GPT-2's keys (n_embd, n_layer, …), plus our switches
+//   model.safetensors            every parameter by GPT-2's name, stored [in, out] as we hold it
+//   vocab.json + merges.txt      GPT-2's BPE (chapter 01); or tinygpt_tokenizer.json for word/char
+//   optimizer.safetensors        AdamW's m and v (chapter 12)          } only when training
+//   trainer_state.json           step, schedule, random state, losses  } can resume
+// safetensors, byte by byte:
+//   [8 bytes: N, little-endian UInt64] [N bytes: JSON header] [data: raw little-endian Float32]
+//   header: {"name": {"dtype": "F32", "shape": [r, c], "data_offsets": [begin, end]}, "__metadata__": {…}}
+//   offsets count from the first byte after the header.
+
+/// Something wrong with a checkpoint file: names the file and what is wrong with it.
+public struct CheckpointError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+// MARK: safetensors
+
+/// One tensor of a safetensors file: its shape and its numbers, row-major.
+public struct Tensor: Equatable, Sendable {
+    public var shape: [Int]
+    public var values: [Float]
+
+    public init(shape: [Int], values: [Float]) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        self.shape = shape
+        self.values = values
+    }
+}
+
+public enum Safetensors {
+    /// name → tensor, as the bytes of a safetensors file (tensors in name order, Float32).
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = ["format": "pt"]) -> Data {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for name in tensors.keys.sorted() {
+            let tensor = tensors[name]!
+            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.values.count]]
+            offset += 4 * tensor.values.count
+        }
+        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
+        while json.count % 8 != 0 { json.append(0x20) }                  // pad with spaces: data starts 8-aligned
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(8 + json.count + offset)
+        append(UInt64(json.count), to: &bytes)                           // N, little-endian
+        bytes += json
+        for name in tensors.keys.sorted() {
+            for value in tensors[name]!.values { append(value.bitPattern, to: &bytes) }
+        }
+        return Data(bytes)
+    }
+
+    /// The bytes of a safetensors file → name → tensor. Throws, naming `file`, on anything malformed.
+    public static func decode(_ data: Data, file: String) throws -> [String: Tensor] {
+        func fail(_ message: String) -> CheckpointError { CheckpointError(file: file, message: message) }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw fail("\(bytes.count) bytes is too short for a safetensors file (its first 8 bytes give the header's length)") }
+        let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+        guard headerLength <= UInt64(bytes.count - 8) else {
+            throw fail("the header length \(headerLength) runs past the end of the file (\(bytes.count) bytes): the file is truncated or not safetensors")
+        }
+        let dataStart = 8 + Int(headerLength), dataBytes = bytes.count - dataStart
+        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])) as? [String: Any] else {
+            throw fail("the header is not a JSON object: the file is corrupted or not safetensors")
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, entry) in header where name != "__metadata__" {
+            guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw fail("tensor '\(name)' needs a dtype, a shape and two data_offsets in the header")
+            }
+            guard dtype == "F32" else {
+                throw fail("tensor '\(name)' has dtype \(dtype); TinyGPT reads F32 only (in PyTorch: model.float() before saving)")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard 0 <= begin, begin <= end, end <= dataBytes else {
+                throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataBytes) bytes of data")
+            }
+            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * 4 == end - begin else {
+                throw fail("tensor '\(name)' of shape \(shape) needs \(shape.reduce(1, *) * 4) bytes but its data_offsets span \(end - begin)")
+            }
+            var values = [Float](repeating: 0, count: (end - begin) / 4)
+            for i in values.indices {
+                let at = dataStart + begin + 4 * i
+                let bits = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+                values[i] = Float(bitPattern: bits)
+            }
+            tensors[name] = Tensor(shape: shape, values: values)
+        }
+        return tensors
+    }
+
+    /// Appends `value`'s bytes, least significant first.
+    static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        for i in 0..<(T.bitWidth / 8) { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
+    }
+}
+
+// MARK: config.json
+
+/// A JSON object read from `file`, with readers that say which key is missing or wrong.
+struct JSONObject {
+    let file: String
+    let values: [String: Any]
+
+    init(_ data: Data, file: String) throws {
+        guard let values = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CheckpointError(file: file, message: "not a JSON object")
+        }
+        self.file = file
+        self.values = values
+    }
+
+    func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+
+    func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? Int else { throw CheckpointError(file: file, message: "\(key) must be a whole number") }
+        return value
+    }
+
+    func number(_ key: String, default fallback: Double? = nil) throws -> Double {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? Double else { throw CheckpointError(file: file, message: "\(key) must be a number") }
+        return value
+    }
+
+    func string(_ key: String, default fallback: String? = nil) throws -> String {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? String else { throw CheckpointError(file: file, message: "\(key) must be a string") }
+        return value
+    }
+
+    func boolean(_ key: String, default fallback: Bool) throws -> Bool {
+        guard has(key) else { return fallback }
+        guard let value = values[key] as? Bool else { throw CheckpointError(file: file, message: "\(key) must be true or false") }
+        return value
+    }
+}
+
+/// `x` as JSON writes it back: a Float's shortest decimal ("0.006", not 0.006000000052154064).
+func decimal(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
+
+extension Configuration {
+    /// True when Hugging Face's GPT2LMHeadModel computes exactly this model: Pre-LN, learned positions.
+    public var isGPT2: Bool { norm == .pre && positions == .learned }
+
+    /// config.json's keys. GPT-2's, plus ours (tinygpt_*) for the switches GPT-2 does not have; a model
+    /// that GPT-2 cannot compute gets model_type "tinygpt", so Hugging Face refuses it instead of
+    /// silently computing something else.
+    func json(tokenizer: String) -> [String: Any] {
+        [
+            "model_type": isGPT2 ? "gpt2" : "tinygpt",
+            "architectures": [isGPT2 ? "GPT2LMHeadModel" : "TinyGPT"],
+            "vocab_size": vocabularySize, "n_positions": context, "n_embd": width, "n_layer": layers, "n_head": heads,
+            "n_inner": NSNull(),                                            // null: 4·n_embd
+            "activation_function": activation == .gelu ? "gelu_new" : "relu",
+            "layer_norm_epsilon": decimal(layerNormEpsilon),
+            "tie_word_embeddings": tied,
+            "tinygpt_norm": norm.rawValue, "tinygpt_positions": positions.rawValue, "tinygpt_tokenizer": tokenizer,
+        ]
+    }
+
+    /// Reads config.json: ours, or one Hugging Face wrote for GPT-2 (its many other keys are ignored,
+    /// except those that would change what the model computes).
+    init(json: JSONObject) throws {
+        func fail(_ message: String) -> CheckpointError { CheckpointError(file: json.file, message: message) }
+        self.init()
+        let modelType = try json.string("model_type", default: "gpt2")
+        guard modelType == "gpt2" || modelType == "tinygpt" else { throw fail("model_type '\(modelType)' is not GPT-2's") }
+        vocabularySize = try json.integer("vocab_size")
+        context = try json.integer("n_positions")
+        width = try json.integer("n_embd")
+        layers = try json.integer("n_layer")
+        heads = try json.integer("n_head")
+        guard try json.integer("n_inner", default: 4 * width) == 4 * width else {
+            throw fail("n_inner \(try json.integer("n_inner")) is not 4 · n_embd: TinyGPT's feed-forward expands to 4 · n_embd")
+        }
+        switch try json.string("activation_function", default: "gelu_new") {
+        case "gelu_new", "gelu_pytorch_tanh": activation = .gelu       // both are GELU's tanh form (chapter 07)
+        case "relu": activation = .relu
+        case let other: throw fail("unknown activation_function '\(other)': TinyGPT has gelu_new (GELU, tanh form) and relu")
+        }
+        layerNormEpsilon = Float(try json.number("layer_norm_epsilon", default: 1e-5))
+        tied = try json.boolean("tie_word_embeddings", default: true)
+        guard let norm = NormOrder(rawValue: try json.string("tinygpt_norm", default: "pre")) else {
+            throw fail("tinygpt_norm must be pre or post")
+        }
+        guard let positions = PositionKind(rawValue: try json.string("tinygpt_positions", default: "learned")) else {
+            throw fail("tinygpt_positions must be learned or sinusoidal")
+        }
+        self.norm = norm
+        self.positions = positions
+        for (key, expected) in [("scale_attn_weights", true), ("scale_attn_by_inverse_layer_idx", false), ("add_cross_attention", false)]
+        where try json.boolean(key, default: expected) != expected {
+            throw fail("\(key) is \(!expected): TinyGPT's attention cannot do that")
+        }
+        do { try validate() } catch let error as ConfigurationError { throw fail(error.message) }
+    }
+}
+
+// MARK: Parameters ↔ tensors
+
+extension GPT {
+    /// The name a parameter has in GPT-2's files: "transformer." + ours, except lm_head.
+    static func fileName(_ name: String) -> String { name == "lm_head.weight" ? name : "transformer." + name }
+
+    /// Every parameter as a tensor by its GPT-2 name. Vectors (biases, γ, β: the parameters that do
+    /// not decay) are 1-D, as GPT-2 stores them; matrices keep [rows, cols], W [in, out] as in Conv1D.
+    /// A tied model stores W_E once, as Hugging Face does.
+    public var tensors: [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for parameter in parameters {
+            let matrix = self[keyPath: parameter.path]
+            let shape = parameter.decays ? [matrix.rows, matrix.cols] : [matrix.cols]
+            tensors[GPT.fileName(parameter.name)] = Tensor(shape: shape, values: matrix.values)
+        }
+        return tensors
+    }
+
+    /// A model of `config` with its parameters taken from `tensors`. Every tensor must be used,
+    /// except Hugging Face's causal-mask buffers (h.N.attn.bias, h.N.attn.masked_bias: chapter 05
+    /// builds the mask itself) and a tied lm_head.weight equal to wte.weight.
+    public init(config: Configuration, tensors: [String: Tensor], file: String) throws {
+        func fail(_ message: String) -> CheckpointError { CheckpointError(file: file, message: message) }
+        var random = RandomGenerator(seed: 0)
+        self = try GPT(config: config, random: &random)                    // every value below is replaced
+        var unused = Set(tensors.keys)
+        func take(_ name: String) -> Tensor? {                              // "transformer." is optional
+            for key in [GPT.fileName(name), name] where tensors[key] != nil {
+                unused.remove(key)
+                return tensors[key]
+            }
+            return nil
+        }
+        for parameter in parameters {
+            let matrix = self[keyPath: parameter.path]
+            let shape = parameter.decays ? [matrix.rows, matrix.cols] : [matrix.cols]
+            guard let tensor = take(parameter.name) else {
+                throw fail("no tensor \(GPT.fileName(parameter.name)) (config.json: n_layer \(config.layers), tie_word_embeddings \(config.tied))")
+            }
+            guard tensor.shape == shape else {
+                throw fail("\(GPT.fileName(parameter.name)) has shape \(tensor.shape) but config.json needs \(shape)")
+            }
+            self[keyPath: parameter.path] = Matrix(rows: matrix.rows, cols: matrix.cols, values: tensor.values)
+        }
+        if config.tied, let head = take("lm_head.weight"), head.values != wte.weight.values {
+            throw fail("lm_head.weight differs from wte.weight, but config.json says tie_word_embeddings is true")
+        }
+        for name in unused {
+            let parts = name.split(separator: ".").suffix(4)
+            let isMaskBuffer = parts.count == 4 && parts.first == "h" && Int(parts[parts.startIndex + 1]) != nil
+                && parts[parts.startIndex + 2] == "attn" && ["bias", "masked_bias"].contains(parts.last!)
+            if !isMaskBuffer { throw fail("holds \(name), which a model of this config.json does not have") }
+        }
+    }
+}
+
+// MARK: Training state: what --resume needs besides the model
+
+/// One point of a loss curve.
+public struct LossPoint: Equatable, Sendable {
+    public let step: Int
+    public let loss: Float
+
+    public init(step: Int, loss: Float) {
+        self.step = step
+        self.loss = loss
+    }
+}
+
+/// Everything that makes a resumed run continue exactly as an uninterrupted one would.
+public struct TrainingState: Sendable {
+    public var optimizer: AdamW               // settings (the whole schedule), m, v, step
+    public var random: RandomGenerator        // where the batches' draws continue
+    public var batchSize: Int
+    public var shards: Int
+    public var heldOutFraction: Double
+    public var corpus: String                 // the corpus path, as given
+    public var corpusFingerprint: UInt64      // of its token IDs: tells whether a resume reads the same text
+    public var history: [LossPoint]           // train loss at every step so far
+    public var heldOutHistory: [LossPoint]
+
+    public init(optimizer: AdamW, random: RandomGenerator, batchSize: Int, shards: Int, heldOutFraction: Double,
+                corpus: String, corpusFingerprint: UInt64, history: [LossPoint] = [], heldOutHistory: [LossPoint] = []) {
+        self.optimizer = optimizer
+        self.random = random
+        self.batchSize = batchSize
+        self.shards = shards
+        self.heldOutFraction = heldOutFraction
+        self.corpus = corpus
+        self.corpusFingerprint = corpusFingerprint
+        self.history = history
+        self.heldOutHistory = heldOutHistory
+    }
+
+    /// FNV-1a over the IDs: equal streams give equal fingerprints; different ones almost surely differ.
+    public static func fingerprint(_ ids: [Int]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for id in ids { hash = (hash ^ UInt64(truncatingIfNeeded: id)) &* 0x100_0000_01B3 }
+        return hash
+    }
+
+    /// trainer_state.json. Floats are written widened to Double, exactly, so a resume is bit-identical.
+    func json() -> [String: Any] {
+        let s = optimizer.settings
+        func curve(_ points: [LossPoint]) -> [[String: Any]] { points.map { ["step": $0.step, "loss": Double($0.loss)] } }
+        return [
+            "step": optimizer.step, "total_steps": s.totalSteps, "warmup_steps": s.warmupSteps,
+            "learning_rate": Double(s.learningRate), "min_learning_rate": Double(s.minLearningRate),
+            "beta1": Double(s.beta1), "beta2": Double(s.beta2), "epsilon": Double(s.epsilon),
+            "weight_decay": Double(s.weightDecay), "clip": Double(s.clip),
+            "batch_size": batchSize, "shards": shards, "held_out_fraction": heldOutFraction,
+            "random_state": String(random.state), "corpus": corpus, "corpus_fingerprint": String(corpusFingerprint),
+            "log_history": curve(history), "held_out_history": curve(heldOutHistory),
+        ]
+    }
+
+    init(json: JSONObject, model: GPT, moments tensors: [String: Tensor], momentsFile: String) throws {
+        var settings = OptimizerSettings()
+        settings.totalSteps = try json.integer("total_steps")
+        settings.warmupSteps = try json.integer("warmup_steps")
+        settings.learningRate = Float(try json.number("learning_rate"))
+        settings.minLearningRate = Float(try json.number("min_learning_rate"))
+        settings.beta1 = Float(try json.number("beta1"))
+        settings.beta2 = Float(try json.number("beta2"))
+        settings.epsilon = Float(try json.number("epsilon"))
+        settings.weightDecay = Float(try json.number("weight_decay"))
+        settings.clip = Float(try json.number("clip"))
+        guard let state = UInt64(try json.string("random_state")), let fingerprint = UInt64(try json.string("corpus_fingerprint")) else {
+            throw CheckpointError(file: json.file, message: "random_state and corpus_fingerprint must be whole numbers written as strings")
+        }
+        func curve(_ key: String) throws -> [LossPoint] {
+            guard let points = json.values[key] as? [[String: Any]] else { return [] }
+            return try points.map { point in
+                guard let step = point["step"] as? Int, let loss = point["loss"] as? Double else {
+                    throw CheckpointError(file: json.file, message: "\(key) holds a point without a step and a loss")
+                }
+                return LossPoint(step: step, loss: Float(loss))
+            }
+        }
+        var optimizer = AdamW(model: model, settings: settings)
+        optimizer.step = try json.integer("step")
+        for parameter in model.parameters {                                  // m and v: the model's own shapes
+            let moments: [(String, WritableKeyPath<AdamW, GPT>)] = [("exp_avg.", \AdamW.m), ("exp_avg_sq.", \AdamW.v)]
+            for (prefix, path) in moments {
+                let name = prefix + GPT.fileName(parameter.name)
+                let expected = model[keyPath: parameter.path]
+                guard let tensor = tensors[name], tensor.values.count == expected.values.count else {
+                    throw CheckpointError(file: momentsFile, message: "no tensor \(name) with \(expected.values.count) values")
+                }
+                optimizer[keyPath: path.appending(path: parameter.path)] =
+                    Matrix(rows: expected.rows, cols: expected.cols, values: tensor.values)
+            }
+        }
+        self.init(optimizer: optimizer, random: RandomGenerator(seed: state), batchSize: try json.integer("batch_size"),
+                  shards: try json.integer("shards"), heldOutFraction: try json.number("held_out_fraction"),
+                  corpus: try json.string("corpus"), corpusFingerprint: fingerprint,
+                  history: try curve("log_history"), heldOutHistory: try curve("held_out_history"))
+    }
+
+    /// optimizer.safetensors: m and v by PyTorch's names, exp_avg.NAME and exp_avg_sq.NAME.
+    var moments: [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for (name, tensor) in optimizer.m.tensors { tensors["exp_avg." + name] = tensor }
+        for (name, tensor) in optimizer.v.tensors { tensors["exp_avg_sq." + name] = tensor }
+        return tensors
+    }
+}
+
+// MARK: The directory
+
+public struct Checkpoint: Sendable {
+    public var model: GPT
+    public var tokenizer: any Tokenizer
+    public var training: TrainingState?       // nil: a model to sample from, not to resume
+
+    public init(model: GPT, tokenizer: any Tokenizer, training: TrainingState? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.training = training
+    }
+
+    /// The tokenizer's files: GPT-2's vocab.json + merges.txt for BPE, our own small JSON for
+    /// word and character tokenizers: {"kind": "word", "vocabulary": ["<unk>", "I", …]} (index = ID).
+    static func tokenizerFiles(_ tokenizer: any Tokenizer) -> (kind: String, files: [String: Data]) {
+        if let bpe = tokenizer as? BytePairTokenizer {
+            return ("bpe", ["vocab.json": bpe.vocabJSON(), "merges.txt": Data(bpe.mergesText().utf8)])
+        }
+        let kind = tokenizer is CharacterTokenizer ? "char" : "word"
+        let json: [String: Any] = ["kind": kind, "vocabulary": tokenizer.vocabulary]
+        return (kind, ["tinygpt_tokenizer.json": (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])) ?? Data()])
+    }
+
+    /// Writes the directory whole or not at all: every file goes into a fresh sibling directory,
+    /// which then takes the place of `directory` in one atomic step. An interrupted save leaves
+    /// the previous checkpoint as it was. Refuses to replace a directory that is not a checkpoint.
+    public func save(to directory: URL) throws {
+        let files = FileManager.default, path = directory.path
+        var isDirectory: ObjCBool = false
+        let exists = files.fileExists(atPath: path, isDirectory: &isDirectory)
+        guard !exists || (isDirectory.boolValue && files.fileExists(atPath: directory.appendingPathComponent("config.json").path)) else {
+            throw CheckpointError(file: path, message: "exists and is not a checkpoint (no config.json): choose another directory")
+        }
+        let (kind, tokenizerFiles) = Checkpoint.tokenizerFiles(tokenizer)
+        var contents = tokenizerFiles
+        contents["config.json"] = try? JSONSerialization.data(withJSONObject: model.config.json(tokenizer: kind), options: [.prettyPrinted, .sortedKeys])
+        contents["model.safetensors"] = Safetensors.encode(model.tensors)
+        if let training {
+            contents["optimizer.safetensors"] = Safetensors.encode(training.moments)
+            contents["trainer_state.json"] = try? JSONSerialization.data(withJSONObject: training.json(), options: [.prettyPrinted, .sortedKeys])
+        }
+        let parent = directory.deletingLastPathComponent()
+        let temporary = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(UUID().uuidString)")
+        do {
+            try files.createDirectory(at: temporary, withIntermediateDirectories: true)
+            for (name, data) in contents { try data.write(to: temporary.appendingPathComponent(name)) }
+            if exists {
+                try exchange(temporary, directory)                          // now `temporary` holds the old one
+                try? files.removeItem(at: temporary)
+            } else {
+                try files.moveItem(at: temporary, to: directory)
+            }
+        } catch {
+            try? files.removeItem(at: temporary)
+            throw CheckpointError(file: path, message: "cannot save: \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads a checkpoint directory: ours, or one Hugging Face wrote for GPT2LMHeadModel.
+    public static func load(from directory: URL) throws -> Checkpoint {
+        func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
+        func read(_ name: String) throws -> Data {
+            guard let data = FileManager.default.contents(atPath: file(name).path) else {
+                throw CheckpointError(file: file(name).path, message: "missing or unreadable")
+            }
+            return data
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError(file: directory.path, message: "no such checkpoint directory")
+        }
+        let config = try Configuration(json: JSONObject(try read("config.json"), file: file("config.json").path))
+        let tokenizer: any Tokenizer
+        if FileManager.default.fileExists(atPath: file("tinygpt_tokenizer.json").path) {
+            let json = try JSONObject(try read("tinygpt_tokenizer.json"), file: file("tinygpt_tokenizer.json").path)
+            guard let vocabulary = json.values["vocabulary"] as? [String], !vocabulary.isEmpty else {
+                throw CheckpointError(file: json.file, message: "needs a non-empty list of strings under \"vocabulary\"")
+            }
+            switch try json.string("kind") {
+            case "word": tokenizer = WordTokenizer(vocabulary: vocabulary)
+            case "char": tokenizer = CharacterTokenizer(vocabulary: vocabulary)
+            case let other: throw CheckpointError(file: json.file, message: "unknown tokenizer kind '\(other)' (word or char)")
+            }
+        } else {
+            do {
+                tokenizer = try BytePairTokenizer(vocabJSON: try read("vocab.json"), mergesText: String(decoding: try read("merges.txt"), as: UTF8.self))
+            } catch let error as TokenizerFileError {
+                throw CheckpointError(file: directory.path, message: "vocab.json + merges.txt: \(error)")
+            }
+        }
+        guard tokenizer.count <= config.vocabularySize else {
+            throw CheckpointError(file: file("config.json").path, message: "vocab_size \(config.vocabularySize) is smaller than the tokenizer's \(tokenizer.count) entries")
+        }
+        let modelFile = file("model.safetensors").path
+        let model = try GPT(config: config, tensors: try Safetensors.decode(try read("model.safetensors"), file: modelFile), file: modelFile)
+        var training: TrainingState? = nil
+        if FileManager.default.fileExists(atPath: file("trainer_state.json").path) {
+            let momentsFile = file("optimizer.safetensors").path
+            training = try TrainingState(json: JSONObject(try read("trainer_state.json"), file: file("trainer_state.json").path), model: model,
+                                         moments: try Safetensors.decode(try read("optimizer.safetensors"), file: momentsFile), momentsFile: momentsFile)
+        }
+        return Checkpoint(model: model, tokenizer: tokenizer, training: training)
+    }
+}
+
+// The one atomic step: swap two directories' names (Linux renameat2 with RENAME_EXCHANGE, macOS
+// renamex_np with RENAME_SWAP). Where neither exists, two renames, with a moment between them.
+#if os(Linux)
+@_silgen_name("renameat2") private func renameat2(_ oldDirectory: Int32, _ old: UnsafePointer<CChar>, _ newDirectory: Int32,
+                                                  _ new: UnsafePointer<CChar>, _ flags: UInt32) -> Int32
+#elseif canImport(Darwin)
+@_silgen_name("renamex_np") private func renamex_np(_ old: UnsafePointer<CChar>, _ new: UnsafePointer<CChar>, _ flags: UInt32) -> Int32
+#endif
+
+private func exchange(_ a: URL, _ b: URL) throws {
+    #if os(Linux)
+    if renameat2(-100, a.path, -100, b.path, 2) == 0 { return }            // AT_FDCWD, RENAME_EXCHANGE
+    #elseif canImport(Darwin)
+    if renamex_np(a.path, b.path, 2) == 0 { return }                       // RENAME_SWAP
+    #endif
+    let aside = b.deletingLastPathComponent().appendingPathComponent(".\(b.lastPathComponent).old-\(UUID().uuidString)")
+    try FileManager.default.moveItem(at: b, to: aside)
+    try FileManager.default.moveItem(at: a, to: b)
+    try FileManager.default.moveItem(at: aside, to: a)
+}

@@ -1,0 +1,77 @@
+import Foundation
+import TinyGPT
+
+// gpt sample and gpt eval: a saved model (ours, or GPT-2's from Hugging Face) used again
+// (docs/16-checkpoints.md). Also how every command loads and saves a checkpoint directory.
+
+let sampleFlags: [FlagSpec] = [
+    FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "checkpoint directory (gpt train --save, or Hugging Face GPT-2)"),
+    FlagSpec(name: "prompt", defaultValue: "", help: "the text to continue"),
+    FlagSpec(name: "tokens", defaultValue: "30", help: "new tokens to generate"),
+    FlagSpec(name: "temperature", defaultValue: "0.8", help: "0 = greedy; below 1 sharper, above 1 flatter"),
+    FlagSpec(name: "top-k", defaultValue: "", help: "sample only among the k most probable tokens"),
+    FlagSpec(name: "top-p", defaultValue: "", help: "sample only within the smallest set of mass ≥ p"),
+    FlagSpec(name: "seed", defaultValue: "1", help: "seed of the draws"),
+    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+]
+
+let evalFlags: [FlagSpec] = [
+    FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "checkpoint directory"),
+    FlagSpec(name: "text", defaultValue: "", help: "UTF-8 text file to measure the model on"),
+    FlagSpec(name: "logits", defaultValue: "", help: "also write the first window's IDs and logits as JSON to this file"),
+    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+]
+
+/// Loads a checkpoint directory, or says in one line which file is wrong and how.
+func loadCheckpoint(_ path: String) throws -> Checkpoint {
+    do { return try Checkpoint.load(from: URL(fileURLWithPath: path)) } catch let error as CheckpointError { throw RunError("\(error)") }
+}
+
+func saveCheckpoint(_ checkpoint: Checkpoint, to path: String) throws {
+    do { try checkpoint.save(to: URL(fileURLWithPath: path)) } catch let error as CheckpointError { throw RunError("\(error)") }
+}
+
+/// The prompt's IDs; words outside the vocabulary are named on stderr.
+func promptIDs(_ prompt: String, _ tokenizer: any Tokenizer) throws -> [Int] {
+    let encoding = tokenizer.encode(prompt)
+    guard !encoding.ids.isEmpty else { throw UsageError("--prompt is empty: give some text to continue, e.g. --prompt \"I drink\"") }
+    if !encoding.unknown.isEmpty {
+        Output.note("not in the vocabulary (became \(unknownPiece)): " + encoding.unknown.map(visible).joined(separator: ", "))
+    }
+    return encoding.ids
+}
+
+/// gpt sample: the prompt and its continuation on stdout, and nothing else there.
+func sample(_ flags: Flags) throws {
+    let settings = try samplingSettings(flags)
+    let count = try flags.integer("tokens", atLeast: 1)
+    let seed = try seedAndThreads(flags)
+    let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
+    let prompt = try promptIDs(flags.string("prompt"), checkpoint.tokenizer)
+    var random = RandomGenerator(seed: seed)
+    let ids = checkpoint.model.generate(prompt: prompt, count: count, settings: settings, random: &random)
+    Output.emit(checkpoint.tokenizer.decode(ids) + "\n")
+}
+
+/// gpt eval: the mean cross-entropy per token of a text, and its perplexity.
+func evaluate(_ flags: Flags) throws {
+    guard flags.isSet("text") else { throw UsageError("gpt eval needs --text FILE: the text to measure the model on") }
+    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    let path = flags.string("text")
+    let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
+    let encoding = checkpoint.tokenizer.encode(try readCorpus(path))
+    guard encoding.ids.count >= 2 else { throw RunError("\(path) gives \(encoding.ids.count) token: eval needs at least 2") }
+    if !encoding.unknown.isEmpty {
+        Output.note("\(encoding.unknown.count) pieces of \(path) are not in the vocabulary and count as \(unknownPiece)")
+    }
+    let (loss, predicted) = checkpoint.model.meanLoss(over: encoding.ids)
+    Output.line("loss \(fixed(loss, 4)) nats per token, perplexity \(fixed(exp(loss), 2)) (\(grouped(predicted)) tokens of \(path) predicted)")
+    if flags.isSet("logits") {
+        let ids = Array(encoding.ids.prefix(checkpoint.model.config.context))
+        let logits = checkpoint.model.forward(ids, windowLength: ids.count).logits
+        let json: [String: Any] = ["ids": ids, "rows": logits.rows, "cols": logits.cols, "logits": logits.values.map(Double.init)]
+        let data = try JSONSerialization.data(withJSONObject: json)
+        try Output.write(String(decoding: data, as: UTF8.self), to: flags.string("logits"))
+        Output.line("wrote \(flags.string("logits")) (the logits [\(logits.rows), \(logits.cols)] of the first \(ids.count) tokens)")
+    }
+}

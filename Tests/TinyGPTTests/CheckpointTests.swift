@@ -1,0 +1,228 @@
+import Foundation
+import Testing
+@testable import TinyGPT
+
+// Chapter 16: checkpoints. Round trips are exact (==, no tolerance); a Hugging Face GPT-2 directory,
+// written by Tests/Fixtures/make_hf_fixtures.py with transformers, loads and gives its logits;
+// every malformed file gives an error that names the file and what is wrong.
+
+/// A fresh scratch directory, removed by the caller.
+func scratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tinygpt-checkpoint-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A copy of Tests/Fixtures/hf-tiny to corrupt.
+func copyOfHuggingFaceFixture() throws -> URL {
+    let folder = try scratchDirectory().appendingPathComponent("hf-tiny")
+    try FileManager.default.copyItem(at: Repository.url("Tests/Fixtures/hf-tiny"), to: folder)
+    return folder
+}
+
+/// The error message loading `directory` throws ("" if it loads).
+func loadError(_ directory: URL) -> String {
+    do {
+        _ = try Checkpoint.load(from: directory)
+        return ""
+    } catch {
+        return "\(error)"
+    }
+}
+
+let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I drink coffee every morning .\n", count: 4)
+
+@Suite struct CheckpointTests {
+    @Test("safetensors: encode → decode gives the same tensors; the header is 8-byte aligned and says F32")
+    func safetensorsRoundTrip() throws {
+        let tensors = ["b": Tensor(shape: [3], values: [1, -2, 0.5]),
+                       "a": Tensor(shape: [2, 2], values: [.pi, -0.0, 1e-30, 3e38]),
+                       "empty": Tensor(shape: [0, 4], values: [])]
+        let data = Safetensors.encode(tensors)
+        let bytes = [UInt8](data)
+        let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24
+        #expect(bytes[4..<8].allSatisfy { $0 == 0 })
+        #expect((8 + headerLength) % 8 == 0)
+        #expect(bytes.count == 8 + headerLength + 4 * 7)
+        let header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
+        #expect(header.contains("\"a\":{\"data_offsets\":[0,16],\"dtype\":\"F32\",\"shape\":[2,2]}"))
+        let decoded = try Safetensors.decode(data, file: "x.safetensors")
+        #expect(decoded == tensors)
+        #expect(decoded["a"]!.values[1].sign == .minus, "bits, not just values: −0 stays −0")
+    }
+
+    @Test("save → load: bit-identical parameters and logits, the same tokenizer, in all four switch combinations",
+          arguments: [(NormOrder.pre, Activation.gelu, PositionKind.learned, true),
+                      (.post, .relu, .sinusoidal, false), (.pre, .relu, .sinusoidal, false), (.post, .gelu, .learned, true)])
+    func roundTrip(norm: NormOrder, activation: Activation, positions: PositionKind, tied: Bool) throws {
+        let tokenizer = WordTokenizer(corpus: checkpointCorpus)
+        let model = try tinyModel(norm: norm, activation: activation, positions: positions, tied: tied, seed: 11)
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("model")
+        try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)
+        let loaded = try Checkpoint.load(from: directory)
+        #expect(loaded.model.config == model.config)
+        #expect(loaded.training == nil)
+        #expect(loaded.tokenizer.vocabulary == tokenizer.vocabulary && loaded.tokenizer is WordTokenizer)
+        for parameter in model.parameters {
+            #expect(loaded.model[keyPath: parameter.path] == model[keyPath: parameter.path], "\(parameter.name)")
+        }
+        let ids = randomIDs(8, vocabulary: 13, seed: 3)
+        #expect(loaded.model.forward(ids, windowLength: 8).logits == model.forward(ids, windowLength: 8).logits)
+        let config = try String(contentsOf: directory.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("\"model_type\" : \"\(norm == .pre && positions == .learned ? "gpt2" : "tinygpt")\""))
+        #expect(config.contains("\"activation_function\" : \"\(activation == .gelu ? "gelu_new" : "relu")\""))
+    }
+
+    @Test("resume after N steps equals training N + M steps straight: bit-identical losses and parameters")
+    func resumeIsExact() throws {
+        let tokenizer = WordTokenizer(corpus: checkpointCorpus)
+        let ids = tokenizer.encode(checkpointCorpus).ids
+        let dataset = try TextDataset(ids: ids, windowLength: 8, heldOutFraction: 0.1)
+        var settings = OptimizerSettings()
+        settings.totalSteps = 6
+        settings.warmupSteps = 2
+        var config = try tinyModel().config
+        config.vocabularySize = tokenizer.count
+        var random = RandomGenerator(seed: 5)
+        let model = try GPT(config: config, random: &random)
+        func trainer() -> Trainer {
+            Trainer(model: model, dataset: dataset, batchSize: 3, settings: settings, random: random, shards: 2)
+        }
+        var straight = trainer()
+        let straightLosses = try (0..<6).map { _ in try straight.step().loss }
+
+        var first = trainer()
+        let firstLosses = try (0..<3).map { _ in try first.step().loss }
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let state = TrainingState(optimizer: first.optimizer, random: first.random, batchSize: 3, shards: 2, heldOutFraction: 0.1,
+                                  corpus: "corpus.txt", corpusFingerprint: TrainingState.fingerprint(ids),
+                                  history: firstLosses.enumerated().map { LossPoint(step: $0.offset + 1, loss: $0.element) })
+        try Checkpoint(model: first.model, tokenizer: tokenizer, training: state).save(to: folder.appendingPathComponent("run"))
+
+        let loaded = try Checkpoint.load(from: folder.appendingPathComponent("run"))
+        let resumedState = try #require(loaded.training)
+        #expect(resumedState.optimizer.step == 3 && resumedState.history == state.history)
+        #expect(resumedState.optimizer.settings == settings)
+        #expect(TrainingState.fingerprint(ids) == resumedState.corpusFingerprint)
+        var resumed = Trainer(model: loaded.model, dataset: dataset, batchSize: resumedState.batchSize,
+                              settings: resumedState.optimizer.settings, random: resumedState.random, shards: resumedState.shards)
+        resumed.optimizer = resumedState.optimizer
+        let resumedLosses = try (0..<3).map { _ in try resumed.step().loss }
+        #expect(firstLosses + resumedLosses == straightLosses)
+        for parameter in model.parameters {
+            #expect(resumed.model[keyPath: parameter.path] == straight.model[keyPath: parameter.path], "\(parameter.name)")
+        }
+    }
+
+    @Test("saving replaces an existing checkpoint in one step, leaves no temporary folder, and refuses a folder that is not one")
+    func savingIsWholeOrNothing() throws {
+        let tokenizer = WordTokenizer(corpus: checkpointCorpus)
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("model")
+        try Checkpoint(model: try tinyModel(seed: 1), tokenizer: tokenizer).save(to: directory)
+        // A leftover of a save that was interrupted before its rename: the checkpoint still loads.
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent(".model.saving-interrupted"), withIntermediateDirectories: true)
+        #expect(loadError(directory) == "")
+        let second = try tinyModel(seed: 2)
+        try Checkpoint(model: second, tokenizer: tokenizer).save(to: directory)
+        #expect(try Checkpoint.load(from: directory).model.wte.weight == second.wte.weight)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names == [".model.saving-interrupted", "model"])
+
+        let notACheckpoint = folder.appendingPathComponent("notes")
+        try FileManager.default.createDirectory(at: notACheckpoint, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: notACheckpoint.appendingPathComponent("todo.txt"))
+        #expect(throws: CheckpointError.self) { try Checkpoint(model: second, tokenizer: tokenizer).save(to: notACheckpoint) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: notACheckpoint.path) == ["todo.txt"])
+    }
+
+    @Test("a Hugging Face GPT-2 directory loads: HF's logits to 1e-4, its greedy continuation token for token, its eval loss to 1e-4")
+    func huggingFaceCheckpoint() throws {
+        let expected = try fixture("hf_tiny_expected.json")
+        let checkpoint = try Checkpoint.load(from: Repository.url("Tests/Fixtures/hf-tiny"))
+        #expect(checkpoint.tokenizer is BytePairTokenizer)
+        let promptIDs = integers(expected["prompt_ids"])
+        #expect(checkpoint.tokenizer.encode(expected["prompt"] as? String ?? "").ids == promptIDs)
+        let logits = checkpoint.model.forward(promptIDs, windowLength: promptIDs.count).logits
+        #expect(logits.rows == promptIDs.count && logits.cols == (expected["cols"] as? Int))
+        #expect(maxDifference(logits.values, floats(expected["logits"])) <= 1e-4)
+
+        var random = RandomGenerator(seed: 0)
+        let greedy = integers(expected["greedy_ids"])
+        let ours = checkpoint.model.generate(prompt: promptIDs, count: greedy.count - promptIDs.count,
+                                             settings: SamplingSettings(temperature: 0), random: &random)
+        #expect(ours == greedy)
+        #expect(checkpoint.tokenizer.decode(ours) == (expected["greedy_text"] as? String))
+
+        let eval = expected["eval"] as? [String: Any] ?? [:]
+        let evalIDs = checkpoint.tokenizer.encode(eval["text"] as? String ?? "").ids
+        #expect(evalIDs == integers(eval["ids"]))
+        #expect(abs(checkpoint.model.meanLoss(over: evalIDs).loss - Double(number(eval["loss"]))) <= 1e-4)
+    }
+
+    @Test("a malformed checkpoint throws one message naming the file and what is wrong",
+          arguments: [
+            ("missing directory", "no such checkpoint directory"),
+            ("header length past the end", "runs past the end of the file"),
+            ("truncated data", "outside the"),
+            ("header not JSON", "the header is not a JSON object"),
+            ("offsets out of range", "outside the"),
+            ("wrong dtype", "has dtype I64"),
+            ("missing tensor", "no tensor transformer.h.1.mlp.c_fc.weight"),
+            ("shape disagrees with config.json", "has shape [16, 40] but config.json needs [16, 48]"),
+            ("unknown activation", "unknown activation_function 'swish'"),
+            ("config.json not JSON", "config.json: not a JSON object"),
+            ("extra tensor", "holds transformer.h.0.attn.extra"),
+            ("merges.txt names a token vocab.json lacks", "merges.txt"),
+          ])
+    func malformed(case name: String, message: String) throws {
+        let directory = try copyOfHuggingFaceFixture()
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let modelFile = directory.appendingPathComponent("model.safetensors")
+        let original = try Data(contentsOf: modelFile)
+        var tensors = try Safetensors.decode(original, file: "model.safetensors")
+        let headerLength = Int(original[0]) | Int(original[1]) << 8 | Int(original[2]) << 16
+        func rewriteHeader(_ change: (String) -> String) throws {             // the same data after a changed header
+            let header = Data(change(String(decoding: original[8..<(8 + headerLength)], as: UTF8.self)).utf8)
+            let length = (0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) }
+            try (Data(length) + header + original[(8 + headerLength)...]).write(to: modelFile)
+        }
+        func editConfig(_ change: (String) -> String) throws {
+            let file = directory.appendingPathComponent("config.json")
+            try Data(change(try String(contentsOf: file, encoding: .utf8)).utf8).write(to: file)
+        }
+        var target = directory
+        var file = "model.safetensors"
+        switch name {
+        case "missing directory": target = directory.appendingPathComponent("nothing-here"); file = "nothing-here"
+        case "header length past the end": try (Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + original[8...]).write(to: modelFile)
+        case "truncated data": try original.prefix(original.count - 100).write(to: modelFile)
+        case "header not JSON": try rewriteHeader { "{" + $0.dropFirst(2) }
+        case "offsets out of range": try rewriteHeader { $0.replacingOccurrences(of: "\"data_offsets\":[0,", with: "\"data_offsets\":[90000000,") }
+        case "wrong dtype": try rewriteHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"I64\"") }
+        case "missing tensor":
+            tensors["transformer.h.1.mlp.c_fc.weight"] = nil
+            try Safetensors.encode(tensors).write(to: modelFile)
+        case "shape disagrees with config.json":
+            tensors["transformer.h.0.attn.c_attn.weight"] = Tensor(shape: [16, 40], values: [Float](repeating: 0, count: 640))
+            try Safetensors.encode(tensors).write(to: modelFile)
+        case "unknown activation": try editConfig { $0.replacingOccurrences(of: "\"gelu_new\"", with: "\"swish\"") }; file = "config.json"
+        case "config.json not JSON": try editConfig { String($0.dropLast(3)) }; file = "config.json"
+        case "extra tensor":
+            tensors["transformer.h.0.attn.extra"] = Tensor(shape: [1], values: [0])
+            try Safetensors.encode(tensors).write(to: modelFile)
+        default:
+            let merges = directory.appendingPathComponent("merges.txt")
+            try Data((try String(contentsOf: merges, encoding: .utf8) + "zzqq xxyy\n").utf8).write(to: merges)
+            file = "hf-tiny"
+        }
+        let error = loadError(target)
+        #expect(error.contains(file), "\(name): \(error)")
+        #expect(error.contains(message), "\(name): \(error)")
+        #expect(!error.contains("\n"), "one line: \(error)")
+    }
+}
