@@ -403,11 +403,7 @@ public struct Checkpoint: Sendable {
     /// the previous checkpoint as it was. Refuses to replace a directory that is not a checkpoint.
     public func save(to directory: URL) throws {
         let files = FileManager.default, path = directory.path
-        var isDirectory: ObjCBool = false
-        let exists = files.fileExists(atPath: path, isDirectory: &isDirectory)
-        guard !exists || (isDirectory.boolValue && files.fileExists(atPath: directory.appendingPathComponent("config.json").path)) else {
-            throw CheckpointError(file: path, message: "exists and is not a checkpoint (no config.json): choose another directory")
-        }
+        let exists = try Checkpoint.mayBeReplaced(directory)
         let (kind, tokenizerFiles) = Checkpoint.tokenizerFiles(tokenizer)
         var contents = tokenizerFiles
         contents["config.json"] = try? JSONSerialization.data(withJSONObject: model.config.json(tokenizer: kind), options: [.prettyPrinted, .sortedKeys])
@@ -431,6 +427,17 @@ public struct Checkpoint: Sendable {
             try? files.removeItem(at: temporary)
             throw CheckpointError(file: path, message: "cannot save: \(error.localizedDescription)")
         }
+    }
+
+    /// Whether `directory` exists; throws if it exists but is not a checkpoint that saving may replace.
+    @discardableResult
+    public static func mayBeReplaced(_ directory: URL) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return false }
+        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else {
+            throw CheckpointError(file: directory.path, message: "exists and is not a checkpoint (no config.json): choose another directory")
+        }
+        return true
     }
 
     /// Reads a checkpoint directory: ours, or one Hugging Face wrote for GPT2LMHeadModel.

@@ -132,6 +132,9 @@ func train(_ flags: Flags, demo: Bool) throws {
     let settings = run.trainer.optimizer.settings
     let lastStep = flags.isSet("stop-at") ? min(try flags.integer("stop-at", atLeast: run.trainer.optimizer.step + 1), settings.totalSteps)
                                           : settings.totalSteps
+    if let saveTo {
+        do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as CheckpointError { throw UsageError("--save \(error)") }
+    }
     if lastStep < settings.totalSteps && saveTo == nil {
         throw UsageError("--stop-at without --save would throw the run away: add --save DIR, then continue with --resume DIR")
     }
