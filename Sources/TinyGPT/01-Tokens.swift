@@ -1,18 +1,23 @@
+import Foundation
+
 // MARK: - Chapter 01: Tokens (docs/01-tokens.md)
 //
 // text → tokens → token IDs → text. A tokenizer cuts text into pieces it has a number for.
 // The model never sees letters: only the IDs, which pick rows of the embedding matrix (chapter 02).
+// Three ways to cut, in the chapter's order: words, characters, and GPT-2's bytes + merges (BPE).
 //
 // Unknown pieces: the vocabulary is learned from a corpus. A piece that the corpus never had maps
 // to ID 0, `<unk>`, and `Encoding.unknown` lists which pieces those were, so a caller can say so.
+// Byte-level BPE has no `<unk>`: every byte is a token, so any text can be spelled.
 
 /// What encoding a text gives: the IDs, and the pieces the vocabulary did not know.
 public struct Encoding: Equatable, Sendable {
     public var ids: [Int]
-    public var unknown: [String]   // pieces that became `<unk>` (ID 0), in order of appearance
+    public var unknown: [String]   // pieces the vocabulary lacks, written as ID 0, in order of appearance
 }
 
-/// text ↔ IDs. `vocabulary[id]` is the piece with that ID; ID 0 is always `<unk>`.
+/// text ↔ IDs. `vocabulary[id]` is the piece with that ID. Word and character tokenizers keep
+/// ID 0 for `<unk>`; byte-level BPE has a token for every byte, so nothing is unknown to it.
 public protocol Tokenizer: Sendable {
     var vocabulary: [String] { get }
     /// The pieces of `text`, before they become numbers.
@@ -122,5 +127,326 @@ public struct CharacterTokenizer: Tokenizer {
 
     public func decode(_ ids: [Int]) -> String {
         ids.map { $0 >= 0 && $0 < vocabulary.count ? vocabulary[$0] : unknownPiece }.joined()
+    }
+}
+
+// MARK: Byte-level BPE (GPT-2)
+// Start from bytes, so any text can be spelled, then glue the most frequent neighbours into
+// longer tokens: "c o f f e e" → "co f f e e" → … → "coffee". Each glue step is a merge; the
+// merges, in the order they were learned (their rank), are the tokenizer.
+
+/// The bytes GPT-2 shows as themselves: "!"…"~", "¡"…"¬", "®"…"ÿ" (188 of 256).
+let printableBytes = Array(33...126) + Array(161...172) + Array(174...255)
+
+/// All 256 bytes in GPT-2's listing order: the 188 printable ones, then the other 68 in byte
+/// order. A BPE vocabulary starts with their symbols in this order: ID 0 is "!", "Ġ" (space) 220.
+public let bytesInGPT2Order: [UInt8] = (printableBytes + (0...255).filter { !printableBytes.contains($0) }).map { UInt8($0) }
+
+/// GPT-2's byte alphabet (`bytes_to_unicode`): byte b → one printable character, so every token is
+/// a readable string. Printable bytes stand for themselves; the other 68 take U+0100, U+0101, … in
+/// byte order: byte 0 is "Ā", a newline (10) "Ċ", a space (32) "Ġ".
+public let symbolForByte: [Unicode.Scalar] = {
+    var symbols = (0...255).map { Unicode.Scalar(UInt8($0)) }
+    var next: UInt32 = 0x100
+    for byte in 0...255 where !printableBytes.contains(byte) {
+        symbols[byte] = Unicode.Scalar(next)!     // U+0100…U+0143: always a valid scalar
+        next += 1
+    }
+    return symbols
+}()
+
+/// The inverse: a symbol back to its byte.
+public let byteForSymbol: [Unicode.Scalar: UInt8] = {
+    var bytes: [Unicode.Scalar: UInt8] = [:]
+    for byte in 0...255 { bytes[symbolForByte[byte]] = UInt8(byte) }
+    return bytes
+}()
+
+/// One merge: two adjacent tokens that become one, `left + right` ("Ġc" + "offee" → "Ġcoffee").
+public struct Merge: Hashable, Sendable {
+    public let left: String
+    public let right: String
+    public var result: String { left + right }
+
+    public init(_ left: String, _ right: String) {
+        self.left = left
+        self.right = right
+    }
+}
+
+/// GPT-2's tokenizer: text → words (the pre-split) → each word's UTF-8 bytes as symbols → merges,
+/// lowest rank first. Tokens are strings in the byte alphabet: "Ġcoffee" is " coffee".
+/// Special tokens such as "<|endoftext|>" can sit in the vocabulary (GPT-2 has it as its last ID),
+/// but plain text never produces them: the pre-split cuts "<|" and "|>" off every word.
+public struct BytePairTokenizer: Tokenizer {
+    public let vocabulary: [String]     // ID → token: the 256 byte symbols first, then merged tokens
+    public let merges: [Merge]          // in rank order: merges[0] was learned first and applies first
+    let rank: [Merge: Int]              // merge → its place in `merges`
+
+    /// A vocabulary and its merges as they are (GPT-2's files go through `init(vocabJSON:mergesText:)`).
+    public init(vocabulary: [String], merges: [Merge]) {
+        self.vocabulary = vocabulary
+        self.merges = merges
+        rank = Dictionary(merges.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The 256 byte symbols, then each merge's result in order (a result that is already a token,
+    /// "a" + "bc" after "ab" + "c", adds no entry). With a prefix of learned merges this is the
+    /// learned tokenizer at an early stage: same IDs, fewer merges.
+    public init(merges: [Merge]) {
+        var vocabulary = bytesInGPT2Order.map { String(symbolForByte[Int($0)]) }
+        var known = Set(vocabulary)
+        for merge in merges where !known.contains(merge.result) {
+            vocabulary.append(merge.result)
+            known.insert(merge.result)
+        }
+        self.init(vocabulary: vocabulary, merges: merges)
+    }
+
+    /// Learns merges from a corpus until the vocabulary has `vocabularySize` entries (256 bytes +
+    /// merges), or until no pair of neighbours occurs twice.
+    public init(learningFrom corpus: String, vocabularySize: Int) throws {
+        guard vocabularySize >= 256 else {
+            throw TokenizerError("--vocab-size must be at least 256, one token per byte, got \(vocabularySize)")
+        }
+        let learned = BytePairTokenizer.learnMerges(from: corpus, vocabularySize: vocabularySize)
+        self.init(merges: learned.map(\.merge))
+    }
+
+    public func pieces(of text: String) -> [String] {
+        var pieces: [String] = []
+        var seen: [String: [String]] = [:]      // word → its tokens, worked out once per call
+        for word in BytePairTokenizer.preSplit(text) {
+            let tokens = seen[word] ?? tokens(ofWord: word)
+            seen[word] = tokens
+            pieces += tokens
+        }
+        return pieces
+    }
+
+    /// One pre-split word → tokens: its bytes as symbols, then, again and again, the adjacent pair
+    /// with the lowest rank is merged (everywhere in the word), until no adjacent pair has a rank.
+    func tokens(ofWord word: String) -> [String] {
+        var symbols = word.utf8.map { String(symbolForByte[Int($0)]) }
+        while symbols.count > 1 {
+            var best: Merge? = nil, bestRank = Int.max
+            for i in 0..<symbols.count - 1 {
+                let pair = Merge(symbols[i], symbols[i + 1])
+                if let r = rank[pair], r < bestRank { best = pair; bestRank = r }
+            }
+            guard let merge = best else { break }
+            symbols = BytePairTokenizer.applying(merge, to: symbols)
+        }
+        return symbols
+    }
+
+    /// Merges every occurrence of the pair, left to right: "e e e" with e+e → "ee e".
+    static func applying(_ merge: Merge, to symbols: [String]) -> [String] {
+        var merged: [String] = [], i = 0
+        while i < symbols.count {
+            if i + 1 < symbols.count && symbols[i] == merge.left && symbols[i + 1] == merge.right {
+                merged.append(merge.result)
+                i += 2
+            } else {
+                merged.append(symbols[i])
+                i += 1
+            }
+        }
+        return merged
+    }
+
+    /// IDs → tokens → their symbols' bytes → UTF-8 text. A byte sequence that is not valid UTF-8
+    /// (a character cut between tokens, say) becomes "�", U+FFFD, as in GPT-2; so does an ID
+    /// outside the vocabulary.
+    public func decode(_ ids: [Int]) -> String {
+        var bytes: [UInt8] = []
+        for id in ids {
+            guard id >= 0 && id < vocabulary.count else { bytes += Array("\u{FFFD}".utf8); continue }
+            for symbol in vocabulary[id].unicodeScalars {
+                if let byte = byteForSymbol[symbol] {
+                    bytes.append(byte)
+                } else {
+                    bytes += Array(String(symbol).utf8)     // outside the alphabet: only in special tokens
+                }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+// MARK: The pre-split
+extension BytePairTokenizer {
+    /// The classes GPT-2's pattern uses: \p{L}, \p{N}, \s, and everything else.
+    enum CharacterClass { case letter, number, whitespace, other }
+
+    static func characterClass(_ scalar: Unicode.Scalar) -> CharacterClass {
+        if scalar.properties.isWhitespace { return .whitespace }                 // Unicode White_Space
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return .letter
+        case .decimalNumber, .letterNumber, .otherNumber: return .number
+        default: return .other
+        }
+    }
+
+    /// Text → words, before any merge: merges never cross a word boundary, so "coffee." can never
+    /// become one token. Written by hand over Unicode scalars, it does what GPT-2's pattern does,
+    ///   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+    /// trying the alternatives in that order at each position: a contraction; else one optional
+    /// space and a run of letters, of numbers or of other visible characters; else a run of
+    /// whitespace that leaves its last character to the word after it (so " coffee" keeps its space).
+    public static func preSplit(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        let classes = scalars.map(characterClass)
+        func endOfRun(of wanted: CharacterClass, from start: Int) -> Int {
+            var end = start
+            while end < scalars.count && classes[end] == wanted { end += 1 }
+            return end
+        }
+        func isContraction(_ suffix: String, at start: Int) -> Bool {
+            let letters = Array(suffix.unicodeScalars)
+            guard scalars[start] == "'" && start + letters.count < scalars.count else { return false }
+            for (k, letter) in letters.enumerated() where scalars[start + 1 + k] != letter { return false }
+            return true
+        }
+        var words: [String] = []
+        var start = 0
+        while start < scalars.count {
+            var end: Int
+            if let suffix = ["s", "t", "re", "ve", "m", "ll", "d"].first(where: { isContraction($0, at: start) }) {
+                end = start + 1 + suffix.count                                       // 's 't 're 've 'm 'll 'd
+            } else if classes[start] != .whitespace {
+                end = endOfRun(of: classes[start], from: start)                      // \p{L}+, \p{N}+ or other+
+            } else if scalars[start] == " " && start + 1 < scalars.count && classes[start + 1] != .whitespace {
+                end = endOfRun(of: classes[start + 1], from: start + 1)              // " ?" + a run: the space joins
+            } else {
+                end = endOfRun(of: .whitespace, from: start)                         // \s+
+                if end < scalars.count && end - start > 1 { end -= 1 }               // (?!\S): leave one for the next word
+            }
+            words.append(String(String.UnicodeScalarView(scalars[start..<end])))
+            start = end
+        }
+        return words
+    }
+}
+
+// MARK: Learning merges
+extension BytePairTokenizer {
+    /// Merges learned from a corpus, with how often each pair occurred when it was merged. Each step
+    /// counts every adjacent pair of tokens inside the pre-split words (a word that occurs 30 times
+    /// counts 30 times) and merges the most frequent pair everywhere; a tie goes to the pair seen
+    /// first in the corpus. Stops when the vocabulary (256 bytes + one token per new result) reaches
+    /// `vocabularySize`, or early when no pair occurs twice: merging it would only memorise one word.
+    public static func learnMerges(from corpus: String, vocabularySize: Int) -> [(merge: Merge, occurrences: Int)] {
+        var words: [[String]] = [], counts: [Int] = []      // each distinct word as symbols, and how often it occurs
+        var slot: [String: Int] = [:]
+        for word in preSplit(corpus) {
+            if let i = slot[word] {
+                counts[i] += 1
+            } else {
+                slot[word] = words.count
+                words.append(word.utf8.map { String(symbolForByte[Int($0)]) })
+                counts.append(1)
+            }
+        }
+        var tokens = Set(symbolForByte.map { String($0) })
+        var learned: [(merge: Merge, occurrences: Int)] = []
+        while tokens.count < vocabularySize {
+            var occurrences: [Merge: Int] = [:], firstSeen: [Merge] = []
+            for (w, symbols) in words.enumerated() where symbols.count > 1 {
+                for i in 0..<symbols.count - 1 {
+                    let pair = Merge(symbols[i], symbols[i + 1])
+                    if occurrences[pair] == nil { firstSeen.append(pair) }
+                    occurrences[pair, default: 0] += counts[w]
+                }
+            }
+            var best: Merge? = nil, bestCount = 1                // a pair must occur at least twice
+            for pair in firstSeen where occurrences[pair, default: 0] > bestCount {
+                best = pair
+                bestCount = occurrences[pair, default: 0]
+            }
+            guard let merge = best else { break }
+            learned.append((merge, bestCount))
+            tokens.insert(merge.result)
+            for w in words.indices { words[w] = applying(merge, to: words[w]) }
+        }
+        return learned
+    }
+}
+
+/// A tokenizer that cannot be built as asked: one line saying what to change.
+public struct TokenizerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+// MARK: GPT-2's files
+/// vocab.json or merges.txt cannot be used: one line saying what is wrong (the caller adds the path).
+public struct TokenizerFileError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+extension BytePairTokenizer {
+    /// Reads GPT-2's two files: vocab.json, a JSON object token → ID with IDs exactly 0..<n, and
+    /// merges.txt, an optional "#version: 0.2" line, then one merge per line, "left right", in rank order.
+    public init(vocabJSON: Data, mergesText: String) throws {
+        let entries: [String: Int]
+        do {
+            entries = try JSONDecoder().decode([String: Int].self, from: vocabJSON)
+        } catch {
+            throw TokenizerFileError("vocab.json is not a JSON object of token → ID, like {\"!\": 0, \"\\\"\": 1, …}")
+        }
+        guard !entries.isEmpty else { throw TokenizerFileError("vocab.json has no tokens") }
+        var vocabulary = [String?](repeating: nil, count: entries.count)
+        for (token, id) in entries.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            guard id >= 0 && id < entries.count else {
+                throw TokenizerFileError("vocab.json: the IDs must be 0…\(entries.count - 1), one per token with no gaps, but \"\(token)\" has ID \(id)")
+            }
+            if let other = vocabulary[id] {
+                throw TokenizerFileError("vocab.json: ID \(id) is given twice, to \"\(other)\" and \"\(token)\"; each ID must appear once")
+            }
+            vocabulary[id] = token
+        }
+        let tokens = vocabulary.compactMap { $0 }             // every slot is filled: n distinct IDs in 0..<n
+        let known = Set(tokens)
+        var merges: [Merge] = []
+        for (index, line) in mergesText.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerFileError("merges.txt line \(index + 1): expected two tokens and one space, like \"Ġ c\", got \"\(line)\"")
+            }
+            let merge = Merge(String(parts[0]), String(parts[1]))
+            for part in [merge.left, merge.right, merge.result] where !known.contains(part) {
+                throw TokenizerFileError("merges.txt line \(index + 1): \"\(merge.left) \(merge.right)\" needs \"\(part)\", which vocab.json does not have")
+            }
+            merges.append(merge)
+        }
+        self.init(vocabulary: tokens, merges: merges)
+    }
+
+    /// vocab.json's contents: {"token": ID, …}, one entry per line, in ID order.
+    public func vocabJSON() -> Data {
+        let lines = vocabulary.enumerated().map { "  \(BytePairTokenizer.quoted($1)): \($0)" }
+        return Data(("{\n" + lines.joined(separator: ",\n") + "\n}\n").utf8)
+    }
+
+    /// merges.txt's contents: "#version: 0.2", then one merge per line in rank order.
+    public func mergesText() -> String {
+        (["#version: 0.2"] + merges.map { "\($0.left) \($0.right)" }).joined(separator: "\n") + "\n"
+    }
+
+    /// A JSON string: quotes and backslashes escaped, control characters as \u00XX.
+    static func quoted(_ text: String) -> String {
+        var json = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        return json + "\""
     }
 }
