@@ -4,14 +4,15 @@ import TinyGPT
 // What every command shares: the corpus, the tokenizer and the model's configuration from flags.
 
 enum TokenizerKind: String, CaseIterable {
-    case word, char
+    case word, char, bpe
 }
 
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
 let modelFlags: [FlagSpec] = [
     FlagSpec(name: "corpus", defaultValue: "corpus.txt", help: "text to learn the vocabulary from (and to train on)"),
-    FlagSpec(name: "tokenizer", defaultValue: "word", help: "word or char (chapter 01)"),
+    FlagSpec(name: "tokenizer", defaultValue: "word", help: "word, char or bpe (chapter 01)"),
+    FlagSpec(name: "vocab-size", defaultValue: "512", help: "BPE only: vocabulary entries, 256 bytes + merges"),
     FlagSpec(name: "width", defaultValue: "64", help: "C, components per token vector"),
     FlagSpec(name: "layers", defaultValue: "2", help: "L, transformer blocks"),
     FlagSpec(name: "heads", defaultValue: "4", help: "H, attention heads (must divide --width)"),
@@ -34,8 +35,14 @@ struct Corpus {
 func loadCorpus(_ flags: Flags) throws -> Corpus {
     let path = flags.string("corpus")
     let kind = try flags.choice("tokenizer", as: TokenizerKind.self)
+    let vocabularySize = kind == .bpe ? try flags.integer("vocab-size", atLeast: 256) : 0
     let text = try readCorpus(path)
-    let tokenizer: any Tokenizer = kind == .word ? WordTokenizer(corpus: text) : CharacterTokenizer(corpus: text)
+    let tokenizer: any Tokenizer
+    switch kind {
+    case .word: tokenizer = WordTokenizer(corpus: text)
+    case .char: tokenizer = CharacterTokenizer(corpus: text)
+    case .bpe: tokenizer = try BytePairTokenizer(learningFrom: text, vocabularySize: vocabularySize)
+    }
     return Corpus(path: path, tokenizer: tokenizer, ids: tokenizer.encode(text).ids)
 }
 

@@ -10,12 +10,13 @@ gpt: a GPT you read like a book (the book: docs/README.md)
 usage: gpt [COMMAND] [--flag value …]      (no command: demo)
 
 commands, in the order a learner meets them:
-  trace   run one forward pass of an untrained model on a prompt, narrating every shape
-  train   train on a corpus with a live loss, then sample
-  demo    train on corpus.txt with the demo's settings and sample from the notes' prompts
-  sample  continue a prompt with a saved model (gpt train --save, the demo's out/checkpoint, or GPT-2's)
-  eval    the loss and perplexity of a saved model on a text
-  bench   measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
+  tokenize  watch GPT-2's byte-level BPE learn merges from a corpus and cut a text (docs/01-tokens.md)
+  trace     run one forward pass of an untrained model on a prompt, narrating every shape
+  train     train on a corpus with a live loss, then sample
+  demo      train on corpus.txt with the demo's settings and sample from the notes' prompts
+  sample    continue a prompt with a saved model (gpt train --save, the demo's out/checkpoint, or GPT-2's)
+  eval      the loss and perplexity of a saved model on a text
+  bench     measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
 
 gpt COMMAND --help lists the command's flags and their defaults.
 """
@@ -28,6 +29,8 @@ struct Command {
 }
 
 let commands = [
+    Command(name: "tokenize", summary: "learn BPE merges from a corpus and watch a text's tokens merge; writes nothing",
+            flags: tokenizeFlags, run: tokenize),
     Command(name: "trace", summary: "one forward pass of an untrained model, narrated", flags: traceFlags, run: trace),
     Command(name: "train", summary: "train on a corpus, print the loss as it falls, sample", flags: trainFlags,
             run: { try train($0, demo: false) }),

@@ -223,6 +223,24 @@ let trickyStrings = [
         #expect(error?.description.contains("\n") == false)
     }
 
+    @Test("gpt tokenize: the first merges, the text after more and more merges, coffee whole at the end, nothing written")
+    func tokenizeCommand() throws {
+        let folder = try scratch(["corpus.txt": Data(coffeeCorpus.utf8)])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runGPT(["tokenize", "--vocab-size", "320"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("  1.") && $0.contains(" → ") && $0.contains("×") })
+        #expect(lines.contains { $0.contains("Ġ is a space") })
+        #expect(lines.contains { $0.contains(" 0 merges  28 tokens") })
+        let last = try #require(lines.last { $0.contains("merges  ") })
+        #expect(last.contains("5 tokens") && last.hasSuffix("I | Ġdrink | Ġcoffee | Ġevery | Ġmorning"), "\(last)")
+        #expect(lines.last?.hasPrefix("wrote    nothing") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["corpus.txt"])
+        let bad = try runGPT(["tokenize", "--vocab-size", "100"], in: folder)
+        #expect(bad.status == 2 && bad.stderr.contains("--vocab-size must be at least 256"))
+    }
+
     @Test("agrees with Hugging Face's GPT2Tokenizer on Tests/Fixtures/bpe_cases.json (IDs, tokens, decoding)")
     func huggingFaceCases() throws {
         let json = try fixture("bpe_cases.json")
