@@ -10,6 +10,11 @@ let tokenizeFlags: [FlagSpec] = [
     FlagSpec(name: "text", defaultValue: "I drink coffee every morning", help: "the text to cut into tokens"),
 ]
 
+/// Pads to a width with spaces, never cutting (a long token stays whole), and always ends in a space.
+private func atLeast(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(1, width - text.count))
+}
+
 func tokenize(_ flags: Flags) throws {
     let vocabularySize = try flags.integer("vocab-size", atLeast: 256)
     let text = flags.string("text")
@@ -30,7 +35,7 @@ func tokenize(_ flags: Flags) throws {
     Output.line("the first merges, most frequent pair first (× how often the pair occurred when it was merged):")
     for (n, (merge, occurrences)) in learned.prefix(10).enumerated() {
         let number = padded("\(n + 1).", 4)
-        Output.line("  \(number) \(padded(merge.left + " " + merge.right, 12)) → \(padded(merge.result, 10)) ×\(grouped(occurrences))")
+        Output.line("  \(number) \(atLeast(merge.left + " " + merge.right, 12)) → \(atLeast(merge.result, 10)) ×\(grouped(occurrences))")
     }
     Output.line()
 
@@ -42,7 +47,7 @@ func tokenize(_ flags: Flags) throws {
     for n in stages {
         let tokens = BytePairTokenizer(merges: learned.prefix(n).map(\.merge)).pieces(of: text)
         let label = String(repeating: " ", count: width - String(n).count) + "\(n) merges"
-        Output.line("  \(label)  \(padded("\(tokens.count) tokens", 10))  " + tokens.map(visible).joined(separator: " | "))
+        Output.line("  \(label)  \(atLeast("\(tokens.count) tokens", 10))  " + tokens.map(visible).joined(separator: " | "))
     }
 
     // When each word of the text became one token: the merge whose result is the whole word.
