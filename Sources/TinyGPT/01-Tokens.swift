@@ -394,7 +394,7 @@ extension BytePairTokenizer {
         do {
             entries = try JSONDecoder().decode([String: Int].self, from: vocabJSON)
         } catch {
-            throw TokenizerFileError("vocab.json is not a JSON object of token → ID, like {\"!\": 0, \"\\\"\": 1, …}")
+            throw TokenizerFileError("vocab.json is not a JSON object of token → whole-number ID, like {\"!\": 0, \"\\\"\": 1, …}")
         }
         guard !entries.isEmpty else { throw TokenizerFileError("vocab.json has no tokens") }
         var vocabulary = [String?](repeating: nil, count: entries.count)
@@ -443,7 +443,9 @@ extension BytePairTokenizer {
             switch scalar {
             case "\"": json += "\\\""
             case "\\": json += "\\\\"
-            case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: json.unicodeScalars.append(scalar)
             }
         }
