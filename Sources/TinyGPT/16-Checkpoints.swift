@@ -154,7 +154,7 @@ extension Configuration {
     /// config.json's keys. GPT-2's, plus ours (tinygpt_*) for the switches GPT-2 does not have; a model
     /// that GPT-2 cannot compute gets model_type "tinygpt", so Hugging Face refuses it instead of
     /// silently computing something else.
-    func json(tokenizer: String) -> [String: Any] {
+    func json(tokenizer: String, endOfText: Int?) -> [String: Any] {
         [
             "model_type": isGPT2 ? "gpt2" : "tinygpt",
             "architectures": [isGPT2 ? "GPT2LMHeadModel" : "TinyGPT"],
@@ -163,6 +163,7 @@ extension Configuration {
             "activation_function": activation == .gelu ? "gelu_new" : "relu",
             "layer_norm_epsilon": decimal(layerNormEpsilon),
             "tie_word_embeddings": tied,
+            "bos_token_id": endOfText ?? NSNull(), "eos_token_id": endOfText ?? NSNull(),   // GPT-2's <|endoftext|>, if any
             "tinygpt_norm": norm.rawValue, "tinygpt_positions": positions.rawValue, "tinygpt_tokenizer": tokenizer,
         ]
     }
@@ -406,7 +407,7 @@ public struct Checkpoint: Sendable {
         let exists = try Checkpoint.mayBeReplaced(directory)
         let (kind, tokenizerFiles) = Checkpoint.tokenizerFiles(tokenizer)
         var contents = tokenizerFiles
-        contents["config.json"] = try? JSONSerialization.data(withJSONObject: model.config.json(tokenizer: kind), options: [.prettyPrinted, .sortedKeys])
+        contents["config.json"] = try? JSONSerialization.data(withJSONObject: model.config.json(tokenizer: kind, endOfText: tokenizer.vocabulary.firstIndex(of: "<|endoftext|>")), options: [.prettyPrinted, .sortedKeys])
         contents["model.safetensors"] = Safetensors.encode(model.tensors)
         if let training {
             contents["optimizer.safetensors"] = Safetensors.encode(training.moments)
