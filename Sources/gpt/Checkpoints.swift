@@ -2,7 +2,7 @@ import Foundation
 import TinyGPT
 
 // gpt sample and gpt eval: a saved model (ours, or GPT-2's from Hugging Face) used again
-// (docs/16-checkpoints.md). Also how every command loads and saves a checkpoint directory.
+// (docs/17-checkpoints.md). Also how every command loads and saves a checkpoint directory.
 
 let sampleFlags: [FlagSpec] = [
     FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "checkpoint directory (gpt train --save, or Hugging Face GPT-2)"),

@@ -21,7 +21,7 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "top-k", defaultValue: "", help: "sample only among the k most probable tokens"),
     FlagSpec(name: "top-p", defaultValue: "", help: "sample only within the smallest set of mass ≥ p"),
     FlagSpec(name: "out", defaultValue: "out", help: "folder for loss.svg (and, in the demo, checkpoint/)"),
-    FlagSpec(name: "save", defaultValue: "", help: "save a checkpoint directory at the end (chapter 16)"),
+    FlagSpec(name: "save", defaultValue: "", help: "save a checkpoint directory at the end (chapter 17)"),
     FlagSpec(name: "save-every", defaultValue: "", help: "also save every N steps"),
     FlagSpec(name: "stop-at", defaultValue: "", help: "pause after this step (needs --save); go on later with --resume"),
     FlagSpec(name: "resume", defaultValue: "", help: "continue a saved run exactly where it stopped (saves back into it)"),

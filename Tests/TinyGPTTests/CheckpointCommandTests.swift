@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-// Chapter 16 from the command line: train --save, sample, eval, train --stop-at / --resume, and
+// Chapter 17 from the command line: train --save, sample, eval, train --stop-at / --resume, and
 // checkpoints that cannot be used (one line on stderr, a non-zero exit).
 
 let tinyTraining = ["--width", "16", "--heads", "2", "--layers", "1", "--context", "8", "--batch", "2"]

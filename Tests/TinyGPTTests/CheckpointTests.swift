@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import TinyGPT
 
-// Chapter 16: checkpoints. Round trips are exact (==, no tolerance); a Hugging Face GPT-2 directory,
+// Chapters 16 and 17: safetensors and checkpoints. Round trips are exact (==, no tolerance); a Hugging Face GPT-2 directory,
 // written by Tests/Fixtures/make_hf_fixtures.py with transformers, loads and gives its logits;
 // every malformed file gives an error that names the file and what is wrong.
 
@@ -172,6 +172,7 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
             ("header not JSON", "the header is not a JSON object"),
             ("offsets out of range", "outside the"),
             ("wrong dtype", "has dtype I64"),
+            ("a shape too large to count", "has an impossible shape"),
             ("missing tensor", "no tensor transformer.h.1.mlp.c_fc.weight"),
             ("shape disagrees with config.json", "has shape [16, 40] but config.json needs [16, 48]"),
             ("unknown activation", "unknown activation_function 'swish'"),
@@ -204,6 +205,8 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         case "header not JSON": try rewriteHeader { "{" + $0.dropFirst(2) }
         case "offsets out of range": try rewriteHeader { $0.replacingOccurrences(of: "\"data_offsets\":[0,", with: "\"data_offsets\":[90000000,") }
         case "wrong dtype": try rewriteHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"I64\"") }
+        case "a shape too large to count":
+            try rewriteHeader { $0.replacingOccurrences(of: "\"shape\":[16,48]", with: "\"shape\":[4611686018427387904,4]") }
         case "missing tensor":
             tensors["transformer.h.1.mlp.c_fc.weight"] = nil
             try Safetensors.encode(tensors).write(to: modelFile)
