@@ -118,11 +118,9 @@ extension GPT {
         if config.tied, let head = take("lm_head.weight"), head.values != wte.weight.values {
             throw fail("lm_head.weight differs from wte.weight, but config.json says tie_word_embeddings is true")
         }
-        for name in unused {
-            let parts = name.split(separator: ".").suffix(4)
-            let isMaskBuffer = parts.count == 4 && parts.first == "h" && Int(parts[parts.startIndex + 1]) != nil
-                && parts[parts.startIndex + 2] == "attn" && ["bias", "masked_bias"].contains(parts.last!)
-            if !isMaskBuffer { throw fail("holds \(name), which a model of this config.json does not have") }
+        let maskBuffers = Set(blocks.indices.flatMap { ["h.\($0).attn.bias", "h.\($0).attn.masked_bias"] })
+        for name in unused where !maskBuffers.contains(name) && !maskBuffers.contains(String(name.dropFirst("transformer.".count))) {
+            throw fail("holds \(name), which a model of this config.json does not have")
         }
     }
 }

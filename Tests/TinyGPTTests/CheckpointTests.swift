@@ -164,6 +164,28 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         #expect(abs(checkpoint.model.meanLoss(over: evalIDs).loss - Double(number(eval["loss"]))) <= 1e-4)
     }
 
+    @Test("older GPT-2 files load too: names without 'transformer.', causal-mask buffers, a tied lm_head equal to wte")
+    func olderLayouts() throws {
+        let directory = try copyOfHuggingFaceFixture()
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let modelFile = directory.appendingPathComponent("model.safetensors")
+        let original = try Safetensors.decode(try Data(contentsOf: modelFile), file: "model.safetensors")
+        var older: [String: Tensor] = [:]
+        for (name, tensor) in original { older[String(name.dropFirst("transformer.".count))] = tensor }
+        older["h.0.attn.bias"] = Tensor(shape: [1, 1, 2, 2], values: [1, 0, 1, 1])
+        older["h.1.attn.masked_bias"] = Tensor(shape: [], values: [-1e4])
+        older["lm_head.weight"] = original["transformer.wte.weight"]
+        try Safetensors.encode(older).write(to: modelFile)
+        let reference = try Checkpoint.load(from: Repository.url("Tests/Fixtures/hf-tiny")).model
+        let loaded = try Checkpoint.load(from: directory).model
+        for parameter in reference.parameters {
+            #expect(loaded[keyPath: parameter.path] == reference[keyPath: parameter.path], "\(parameter.name)")
+        }
+        older["lm_head.weight"] = Tensor(shape: [400, 16], values: [Float](repeating: 0, count: 6400))
+        try Safetensors.encode(older).write(to: modelFile)
+        #expect(loadError(directory).contains("lm_head.weight differs from wte.weight"))
+    }
+
     @Test("a malformed checkpoint throws one message naming the file and what is wrong",
           arguments: [
             ("missing directory", "no such checkpoint directory"),
