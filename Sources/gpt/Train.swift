@@ -55,6 +55,7 @@ struct TrainingRun {
     var heldOutFraction: Double
     var trainCurve: [LossPoint] = []
     var heldOutCurve: [LossPoint] = []
+    var savedTotalSteps = 0               // the schedule's length in the checkpoint resumed from
 }
 
 /// A fresh run: corpus, tokenizer, model and optimizer from the flags.
@@ -89,6 +90,7 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> TrainingRun {
     guard var state = checkpoint.training else {
         throw RunError("\(directory) holds a model but no trainer_state.json, so it cannot resume; sample from it with gpt sample --checkpoint \(directory)")
     }
+    let savedTotalSteps = state.optimizer.settings.totalSteps
     if flags.isSet("steps") { state.optimizer.settings.totalSteps = try flags.integer("steps", atLeast: 1) }
     guard state.optimizer.step < state.optimizer.settings.totalSteps else {
         throw UsageError("\(directory) has already trained \(state.optimizer.step) of its \(state.optimizer.settings.totalSteps) steps: pass a larger --steps to go on")
@@ -104,7 +106,7 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> TrainingRun {
                           random: state.random, shards: state.shards)
     trainer.optimizer = state.optimizer
     return TrainingRun(corpus: corpus, trainer: trainer, seed: (try? seedAndThreads(flags)) ?? 1, heldOutFraction: state.heldOutFraction,
-                       trainCurve: state.history, heldOutCurve: state.heldOutHistory)
+                       trainCurve: state.history, heldOutCurve: state.heldOutHistory, savedTotalSteps: savedTotalSteps)
 }
 
 /// The corpus split into training windows and a held-out tail, or one line saying why it cannot be.
@@ -154,7 +156,9 @@ func train(_ flags: Flags, demo: Bool) throws {
                 + (resumeFrom == nil ? "seed \(run.seed); " : "") + "\(FastProduct.threads) thread\(FastProduct.threads == 1 ? "" : "s")")
     if let resumeFrom {
         Output.line("resumed  \(resumeFrom) after step \(run.trainer.optimizer.step)"
-                    + (run.trainCurve.last.map { " (loss \(fixed($0.loss, 4)))" } ?? "") + "; the same batches and updates as an uninterrupted run")
+                    + (run.trainCurve.last.map { " (loss \(fixed($0.loss, 4)))" } ?? "")
+                    + (run.savedTotalSteps == settings.totalSteps ? "; the same batches and updates as an uninterrupted run"
+                                                                  : "; the schedule now runs to step \(settings.totalSteps) instead of \(run.savedTotalSteps)"))
     } else {
         Output.line("start    loss of a fresh model ≈ ln(\(corpus.tokenizer.count)) = \(fixed(log(Float(corpus.tokenizer.count)), 3)): every token equally likely")
         if let loss = run.trainer.heldOutLoss() { run.heldOutCurve.append(LossPoint(step: 0, loss: loss)) }
