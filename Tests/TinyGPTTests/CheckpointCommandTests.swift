@@ -55,6 +55,29 @@ func lossLines(_ stdout: String) -> [String] {
         #expect(lossLines(paused.stdout) + lossLines(resumed.stdout) == lossLines(straight.stdout))
     }
 
+    @Test("gpt sample, eval and trace work on the directory Hugging Face wrote, as it is")
+    func huggingFaceDirectory() throws {
+        let expected = try fixture("hf_tiny_expected.json")
+        let directory = Repository.url("Tests/Fixtures/hf-tiny").path
+        let greedy = integers(expected["greedy_ids"]).count - integers(expected["prompt_ids"]).count
+        let sampled = try runGPT(["sample", "--checkpoint", directory, "--prompt", expected["prompt"] as? String ?? "",
+                                  "--temperature", "0", "--tokens", String(greedy)])
+        #expect(sampled.status == 0 && sampled.stderr.isEmpty, "\(sampled.stderr)")
+        #expect(sampled.stdout == (expected["greedy_text"] as? String ?? "") + "\n")
+
+        let eval = expected["eval"] as? [String: Any] ?? [:]
+        let folder = try scratch(["text.txt": Data((eval["text"] as? String ?? "").utf8)])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let evaluated = try runGPT(["eval", "--checkpoint", directory, "--text", "text.txt"], in: folder)
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(evaluated.stdout.hasPrefix("loss \(String(format: "%.4f", Double(number(eval["loss"])))) nats per token"), "\(evaluated.stdout)")
+
+        let traced = try runGPT(["trace", "--checkpoint", directory, "--prompt", "I drink coffee"])
+        #expect(traced.status == 0, "\(traced.stderr)")
+        #expect(traced.stdout.contains("[01 Tokens]      \"I drink coffee\" → 9 tokens: I | Ġd | r | in | k | Ġco | f | f | ee"))
+        #expect(traced.stdout.contains("[09 Model]       logits = Z·Uᵀ: [9, 16]·[400, 16]ᵀ → [9, 400]"))
+    }
+
     @Test("a checkpoint that cannot be used: one line on stderr, the right exit status",
           arguments: [
             (["sample", "--checkpoint", "nowhere", "--prompt", "the"], Int32(1), "nowhere: no such checkpoint directory"),
