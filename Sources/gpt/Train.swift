@@ -137,6 +137,7 @@ func train(_ flags: Flags, demo: Bool) throws {
     if let saveTo {
         do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as CheckpointError { throw UsageError("--save \(error)") }
     }
+    if saveEvery != nil && saveTo == nil { throw UsageError("--save-every needs --save DIR: where to save") }
     if lastStep < settings.totalSteps && saveTo == nil {
         throw UsageError("--stop-at without --save would throw the run away: add --save DIR, then continue with --resume DIR")
     }
