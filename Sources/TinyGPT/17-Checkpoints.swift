@@ -323,6 +323,9 @@ public struct Checkpoint: Sendable {
             guard let vocabulary = json.values["vocabulary"] as? [String], !vocabulary.isEmpty else {
                 throw CheckpointError(file: json.file, message: "needs a non-empty list of strings under \"vocabulary\"")
             }
+            guard Set(vocabulary).count == vocabulary.count else {
+                throw CheckpointError(file: json.file, message: "lists a piece twice: each piece has one ID")
+            }
             switch try json.string("kind") {
             case "word": tokenizer = WordTokenizer(vocabulary: vocabulary)
             case "char": tokenizer = CharacterTokenizer(vocabulary: vocabulary)

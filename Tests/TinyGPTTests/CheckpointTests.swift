@@ -186,6 +186,17 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         #expect(loadError(directory).contains("lm_head.weight differs from wte.weight"))
     }
 
+    @Test("a word vocabulary that lists a piece twice is refused, not trusted")
+    func duplicatePieces() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("model")
+        try Checkpoint(model: try tinyModel(), tokenizer: WordTokenizer(vocabulary: (0..<13).map { "w\($0)" })).save(to: directory)
+        let file = directory.appendingPathComponent("tinygpt_tokenizer.json")
+        try Data(try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\"w2\"", with: "\"w1\"").utf8).write(to: file)
+        #expect(loadError(directory).contains("tinygpt_tokenizer.json: lists a piece twice"))
+    }
+
     @Test("a malformed checkpoint throws one message naming the file and what is wrong",
           arguments: [
             ("missing directory", "no such checkpoint directory"),
