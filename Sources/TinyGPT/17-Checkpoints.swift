@@ -222,8 +222,11 @@ public struct TrainingState: Sendable {
                     Matrix(rows: expected.rows, cols: expected.cols, values: tensor.values)
             }
         }
-        self.init(optimizer: optimizer, random: RandomGenerator(seed: state), batchSize: try json.integer("batch_size"),
-                  shards: try json.integer("shards"), heldOutFraction: try json.number("held_out_fraction"),
+        let (batchSize, shards, heldOut) = (try json.integer("batch_size"), try json.integer("shards"), try json.number("held_out_fraction"))
+        guard batchSize >= 1, shards >= 1, (0...0.9).contains(heldOut), optimizer.step >= 0, settings.totalSteps >= 1, settings.warmupSteps >= 0 else {
+            throw CheckpointError(file: json.file, message: "batch_size, shards, total_steps must be at least 1, step and warmup_steps at least 0, held_out_fraction in 0…0.9")
+        }
+        self.init(optimizer: optimizer, random: RandomGenerator(seed: state), batchSize: batchSize, shards: shards, heldOutFraction: heldOut,
                   corpus: try json.string("corpus"), corpusFingerprint: fingerprint,
                   history: try curve("log_history"), heldOutHistory: try curve("held_out_history"))
     }
