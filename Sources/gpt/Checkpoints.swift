@@ -7,10 +7,7 @@ import TinyGPT
 let sampleFlags: [FlagSpec] = [
     FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "checkpoint directory (gpt train --save, or Hugging Face GPT-2)"),
     FlagSpec(name: "prompt", defaultValue: "", help: "the text to continue"),
-    FlagSpec(name: "tokens", defaultValue: "30", help: "new tokens to generate"),
-    FlagSpec(name: "temperature", defaultValue: "0.8", help: "0 = greedy; below 1 sharper, above 1 flatter"),
-    FlagSpec(name: "top-k", defaultValue: "", help: "sample only among the k most probable tokens"),
-    FlagSpec(name: "top-p", defaultValue: "", help: "sample only within the smallest set of mass ≥ p"),
+] + samplingFlags + [
     FlagSpec(name: "seed", defaultValue: "1", help: "seed of the draws"),
     FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
 ]

@@ -16,15 +16,20 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "held-out", defaultValue: "0.1", help: "fraction of the corpus kept apart to measure generalisation"),
     FlagSpec(name: "prompt", defaultValue: "", help: "after training, continue this text"),
     FlagSpec(name: "samples", defaultValue: "1", help: "how many continuations of --prompt"),
-    FlagSpec(name: "tokens", defaultValue: "30", help: "tokens per continuation"),
-    FlagSpec(name: "temperature", defaultValue: "0.8", help: "0 = greedy; below 1 sharper, above 1 flatter"),
-    FlagSpec(name: "top-k", defaultValue: "", help: "sample only among the k most probable tokens"),
-    FlagSpec(name: "top-p", defaultValue: "", help: "sample only within the smallest set of mass ≥ p"),
+] + samplingFlags + [
     FlagSpec(name: "out", defaultValue: "out", help: "folder for loss.svg (and, in the demo, checkpoint/)"),
     FlagSpec(name: "save", defaultValue: "", help: "save a checkpoint directory at the end (chapter 17)"),
     FlagSpec(name: "save-every", defaultValue: "", help: "also save every N steps"),
     FlagSpec(name: "stop-at", defaultValue: "", help: "pause after this step (needs --save); go on later with --resume"),
     FlagSpec(name: "resume", defaultValue: "", help: "continue a saved run exactly where it stopped (saves back into it)"),
+]
+
+/// How a continuation is drawn (chapter 14): shared by train, demo and sample.
+let samplingFlags: [FlagSpec] = [
+    FlagSpec(name: "tokens", defaultValue: "30", help: "new tokens per continuation"),
+    FlagSpec(name: "temperature", defaultValue: "0.8", help: "0 = greedy; below 1 sharper, above 1 flatter"),
+    FlagSpec(name: "top-k", defaultValue: "", help: "sample only among the k most probable tokens"),
+    FlagSpec(name: "top-p", defaultValue: "", help: "sample only within the smallest set of mass ≥ p"),
 ]
 
 let trainFlags = modelFlags + trainingFlags
