@@ -1,3 +1,5 @@
+import Foundation
+
 // MARK: - Chapter 05: Attention (docs/05-attention.md)
 //
 // Each token looks back at the tokens before it and blends in what it finds useful.
@@ -16,9 +18,15 @@
 public func causalSoftmax(_ scores: Matrix) -> Matrix {
     var weights = Matrix(rows: scores.rows, cols: scores.cols)
     for i in 0..<scores.rows {
-        let visible = Array(scores.row(i)[0...i])                  // keys 0...i only
-        let p = softmax(visible)
-        for j in 0...i { weights[i, j] = p[j] }
+        // chapter 04's softmax, on keys 0...i only, written into row i in place
+        var largest = scores[i, 0]
+        for j in 0...i { largest = max(largest, scores[i, j]) }
+        var total: Float = 0
+        for j in 0...i {
+            weights[i, j] = exp(scores[i, j] - largest)            // exp(s_j − max)
+            total += weights[i, j]
+        }
+        for j in 0...i { weights[i, j] /= total }
     }
     return weights
 }
@@ -27,9 +35,11 @@ public func causalSoftmax(_ scores: Matrix) -> Matrix {
 public func causalSoftmaxBackward(_ dWeights: Matrix, weights: Matrix) -> Matrix {
     var dScores = Matrix(rows: weights.rows, cols: weights.cols)
     for i in 0..<weights.rows {
-        // A[i, 0...i] = softmax(S[i, 0...i]); masked entries had no effect, so their gradient is 0
-        let ds = softmaxBackward(Array(dWeights.row(i)[0...i]), probabilities: Array(weights.row(i)[0...i]))
-        for j in 0...i { dScores[i, j] = ds[j] }
+        // A[i, 0...i] = softmax(S[i, 0...i])  →  dS[i, j] = A[i, j] (dA[i, j] − Σ_l A[i, l] dA[i, l]),
+        // chapter 04's softmaxBackward; masked entries had no effect, so their gradient is 0
+        var dot: Float = 0
+        for j in 0...i { dot += weights[i, j] * dWeights[i, j] }
+        for j in 0...i { dScores[i, j] = weights[i, j] * (dWeights[i, j] - dot) }
     }
     return dScores
 }
