@@ -5,7 +5,11 @@ import PackageDescription
 // Speed settings (docs/A1-speed.md). On x86-64, swiftc targets the 2003 baseline by default and
 // SIMD multiply-adds become a function call per lane; x86-64-v3 (AVX2 + FMA, every x86 laptop
 // since ~2015) makes the one fast product in A1-Speed.swift ~100× faster. arm64 has FMA already.
-var speed: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// -fno-math-errno: Swift's `squareRoot()` reaches C's sqrtf through a small C shim, and on Linux C
+// keeps sqrtf able to set errno, so every square root stays a library call and loops holding one
+// (AdamW's update, chapter 12) cannot use SIMD. Without errno it is one instruction, same result.
+var speed: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                             .unsafeFlags(["-Xcc", "-fno-math-errno"])]
 #if arch(x86_64)
 speed.append(.unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
 #endif

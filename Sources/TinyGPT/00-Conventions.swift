@@ -121,7 +121,7 @@ extension Matrix {
     /// `self [n, k] · otherᵀ → [n, m]` where other is `[m, k]`. Scores Q·Kᵀ, logits X·W_Eᵀ, and dX = dY·Wᵀ.
     public func timesTransposed(_ other: Matrix) -> Matrix {
         precondition(cols == other.cols, "product of \(shape) and the transpose of \(other.shape)")
-        return FastProduct.multiply(self, other.transposed())
+        return FastProduct.multiply(self, other, transposingB: true)
     }
 
     /// `selfᵀ · other → [n, m]` where self is `[k, n]` and other `[k, m]`. Weight gradients dW = Xᵀ·dY.

@@ -50,7 +50,9 @@ public func clipFactor(norm: Float, clip: Float) -> Float {
 }
 
 /// One AdamW update of one parameter matrix θ, with its gradient g and moments m, v (same shape).
-/// `step` counts from 1.
+/// `step` counts from 1. (Kept out of line: compiled on its own, its loop runs as SIMD code;
+/// inlined into `update` below, it could not, and ran several times slower.)
+@inline(never)
 public func adamWUpdate(_ theta: inout Matrix, gradient g: Matrix, m: inout Matrix, v: inout Matrix,
                         step: Int, learningRate eta: Float, decays: Bool, settings: OptimizerSettings) {
     let b1 = settings.beta1, b2 = settings.beta2

@@ -28,19 +28,19 @@ public enum FastProduct {
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
     nonisolated(unsafe) public static var parallelThreshold = 2_000_000
 
-    /// a [n, k] · b [k, m] → [n, m], or with `transposingA`, aᵀ · b where a is [k, n].
-    /// (Reading A column by column costs nothing extra in the tile below, so Xᵀ·dY needs no copy;
-    /// B is read in rows of 16 and is transposed by the caller when needed.)
-    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false) -> Matrix {
-        let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols, m = b.cols
+    /// a [n, k] · b [k, m] → [n, m]. With `transposingA`, a is [k, n] and is read as aᵀ; with
+    /// `transposingB`, b is [m, k] and is read as bᵀ. Neither transpose is ever built: A is read
+    /// through two strides in the tile below, and B is read once, while it is packed into strips.
+    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false, transposingB: Bool = false) -> Matrix {
+        let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols
+        let m = transposingB ? b.rows : b.cols
         guard n > 0, m > 0, k > 0 else { return Matrix(rows: n, cols: m) }
-        let strips = packStrips(b)
+        let strips = packStrips(b, transposed: transposingB)
         // Every element of C is written below, so C starts uninitialised (no zero-fill pass).
         let values = [Float](unsafeUninitializedCapacity: n * m) { cBuffer, initialized in
             a.values.withUnsafeBufferPointer { aBuffer in
-              b.values.withUnsafeBufferPointer { bBuffer in
                 strips.withUnsafeBufferPointer { stripBuffer in
-                    let operands = Operands(a: aBuffer.baseAddress!, b: bBuffer.baseAddress!, strips: stripBuffer.baseAddress!,
+                    let operands = Operands(a: aBuffer.baseAddress!, strips: stripBuffer.baseAddress!,
                                             c: cBuffer.baseAddress!, k: k, m: m,
                                             aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1)
                     let rowTiles = (n + tileRows - 1) / tileRows
@@ -56,7 +56,6 @@ public enum FastProduct {
                         }
                     }
                 }
-              }
             }
             initialized = n * m
         }
@@ -65,13 +64,23 @@ public enum FastProduct {
 
     /// B [k, m] re-laid as strips of 16 columns, each strip k rows of 16 contiguous numbers, so a
     /// tile reads B from consecutive memory (the hardware prefetcher's favourite) instead of
-    /// jumping m numbers per row. Columns past the last full strip stay in B.
-    static func packStrips(_ b: Matrix) -> [Float] {
-        let k = b.rows, m = b.cols, count = m / tileCols
-        return [Float](unsafeUninitializedCapacity: max(1, count * k * tileCols)) { buffer, initialized in
+    /// jumping m numbers per row. The last strip is padded with zeros when m is not a multiple
+    /// of 16. With `transposed`, b is [m, k] and B = bᵀ: row j of b becomes column j of a strip,
+    /// so Bᵀ is never built on its own.
+    static func packStrips(_ b: Matrix, transposed: Bool) -> [Float] {
+        let k = transposed ? b.cols : b.rows, m = transposed ? b.rows : b.cols
+        let count = (m + tileCols - 1) / tileCols
+        return [Float](unsafeUninitializedCapacity: count * k * tileCols) { buffer, initialized in
             for strip in 0..<count {
+                let first = strip * tileCols, width = min(tileCols, m - first)     // columns first ..< first + width
                 for p in 0..<k {
-                    for c in 0..<tileCols { buffer[(strip * k + p) * tileCols + c] = b.values[p * m + strip * tileCols + c] }
+                    let row = (strip * k + p) * tileCols
+                    if transposed {
+                        for c in 0..<width { buffer[row + c] = b.values[(first + c) * k + p] }
+                    } else {
+                        for c in 0..<width { buffer[row + c] = b.values[p * m + first + c] }
+                    }
+                    for c in width..<tileCols { buffer[row + c] = 0 }
                 }
             }
             initialized = count * k * tileCols
@@ -81,8 +90,7 @@ public enum FastProduct {
     /// Raw views of A, B and C for one product. Each thread writes only its own rows of C.
     struct Operands: @unchecked Sendable {
         let a: UnsafePointer<Float>          // A(i, p) at a[i·aRowStep + p·aColumnStep]
-        let b: UnsafePointer<Float>          // [k, m]
-        let strips: UnsafePointer<Float>     // B's full 16-column strips, packed (packStrips)
+        let strips: UnsafePointer<Float>     // B(p, j) at strips[(j / 16 · k + p) · 16 + j % 16] (packStrips)
         let c: UnsafeMutablePointer<Float>   // [n, m]
         let k: Int
         let m: Int
@@ -153,15 +161,17 @@ public enum FastProduct {
             let aRow = a + i * aRowStep
             let first = depth.lowerBound == 0
             var j = cols.lowerBound
-            while j + 8 <= cols.upperBound {
+            while j + 8 <= cols.upperBound {        // j is a multiple of 8: the 8 columns sit in one strip
+                let column = strips + (j / 16 * k) * 16 + j % 16
                 var sum = first ? SIMD8<Float>() : load(c + i * m + j)
-                for p in depth { sum.addProduct(SIMD8<Float>(repeating: aRow[p * aColumnStep]), load(b + p * m + j)) }
+                for p in depth { sum.addProduct(SIMD8<Float>(repeating: aRow[p * aColumnStep]), load(column + p * 16)) }
                 store(sum, c + i * m + j)
                 j += 8
             }
             while j < cols.upperBound {
+                let column = strips + (j / 16 * k) * 16 + j % 16
                 var sum: Float = first ? 0 : c[i * m + j]
-                for p in depth { sum.addProduct(aRow[p * aColumnStep], b[p * m + j]) }
+                for p in depth { sum.addProduct(aRow[p * aColumnStep], column[p * 16]) }
                 c[i * m + j] = sum
                 j += 1
             }
