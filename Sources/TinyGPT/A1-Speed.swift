@@ -44,7 +44,7 @@ public enum FastProduct {
                                             c: cBuffer.baseAddress!, k: k, m: m,
                                             aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1)
                     let rowTiles = (n + tileRows - 1) / tileRows
-                    let parts = (threads > 1 && n * m * k >= parallelThreshold) ? min(threads, rowTiles) : 1
+                    let parts = (threads > 1 && !isSharingCores && n * m * k >= parallelThreshold) ? min(threads, rowTiles) : 1
                     if parts == 1 {
                         operands.multiplyRows(0..<n)
                     } else {
@@ -184,17 +184,24 @@ public enum FastProduct {
 // Each result is computed by one thread exactly as it would be alone: the same bits either way.
 
 extension FastProduct {
+    /// True on a thread that is doing one of `map`'s items while other threads do the others. The
+    /// cores are busy then, so a product or a nested `map` there stays on its own thread: splitting
+    /// it again would only add the cost of starting threads (measured: 20–25 % of a 2-thread step).
+    @TaskLocal static var isSharingCores = false
+
     /// [body(0), body(1), …, body(count − 1)], computed on up to `threads` threads.
     public static func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
         let parts = min(threads, count)
-        guard parts > 1 else { return (0..<count).map(body) }
+        guard parts > 1, !isSharingCores else { return (0..<count).map(body) }
         var results = [T?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = Slots(base: buffer.baseAddress!)
             withoutActuallyEscaping(body) { body in
                 let work = Work(body: body)
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    for i in stride(from: part, to: count, by: parts) { slots.base[i] = work.body(i) }   // each slot written once
+                    $isSharingCores.withValue(true) {
+                        for i in stride(from: part, to: count, by: parts) { slots.base[i] = work.body(i) }   // each slot written once
+                    }
                 }
             }
         }
