@@ -107,44 +107,62 @@ public enum FastProduct {
 
         /// C[rows, :] = A[rows, :] · B, one cache block of k at a time.
         func multiplyRows(_ rows: Range<Int>) {
-            var kStart = 0
-            while kStart < k {
-                let depth = kStart ..< min(k, kStart + FastProduct.depthBlock)
-                var i = rows.lowerBound
-                while i + 6 <= rows.upperBound {              // 6 rows of A (6 KB at most): stay cached…
-                    var j = 0
-                    while j + 16 <= m {                       // …while they meet each 16-column strip of B
-                        tile6x16(row: i, col: j, depth: depth)
-                        j += 16
+            // Aᵀ's rows are columns of a [k, n] array, n numbers apart. For a wide enough C, six of
+            // them are first copied into a panel where the six numbers of each p sit side by side.
+            let packsA = aColumnStep != 1 && m >= 64
+            var panel = [Float](repeating: 0, count: packsA ? FastProduct.depthBlock * 6 : 0)
+            panel.withUnsafeMutableBufferPointer { panelBuffer in
+                var kStart = 0
+                while kStart < k {
+                    let depth = kStart ..< min(k, kStart + FastProduct.depthBlock)
+                    var i = rows.lowerBound
+                    while i + 6 <= rows.upperBound {              // 6 rows of A (6 KB at most): stay cached…
+                        // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
+                        var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
+                        var rowStep = aRowStep, columnStep = aColumnStep
+                        if packsA, let panel = panelBuffer.baseAddress {
+                            for p in 0..<depth.count {
+                                for r in 0..<6 { panel[p * 6 + r] = aTile[r * rowStep + p * columnStep] }
+                            }
+                            (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
+                        }
+                        var j = 0
+                        while j + 16 <= m {                       // …while they meet each 16-column strip of B
+                            tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, row: i, col: j, depth: depth)
+                            j += 16
+                        }
+                        for row in i..<i + 6 { single(row: row, cols: j..<m, depth: depth) }
+                        i += 6
                     }
-                    for row in i..<i + 6 { single(row: row, cols: j..<m, depth: depth) }
-                    i += 6
+                    for row in i..<rows.upperBound { single(row: row, cols: 0..<m, depth: depth) }
+                    kStart = depth.upperBound
                 }
-                for row in i..<rows.upperBound { single(row: row, cols: 0..<m, depth: depth) }
-                kStart = depth.upperBound
             }
         }
 
         /// The register tile: C[i..<i+6, j..<j+16] in twelve SIMD8 accumulators, over k in `depth`.
         /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
-        @inline(__always) func tile6x16(row i: Int, col j: Int, depth: Range<Int>) {
+        @inline(__always) func tile6x16(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
+                                        row i: Int, col j: Int, depth: Range<Int>) {
             let out = c + i * m + j
             let first = depth.lowerBound == 0                 // start from 0, or from C's partial sums
             func start(_ r: Int, _ half: Int) -> SIMD8<Float> { first ? SIMD8<Float>() : load(out + r * m + half) }
             var c00 = start(0, 0), c01 = start(0, 8), c10 = start(1, 0), c11 = start(1, 8)
             var c20 = start(2, 0), c21 = start(2, 8), c30 = start(3, 0), c31 = start(3, 8)
             var c40 = start(4, 0), c41 = start(4, 8), c50 = start(5, 0), c51 = start(5, 8)
-            let a0 = a + i * aRowStep, a1 = a0 + aRowStep, a2 = a1 + aRowStep
-            let a3 = a2 + aRowStep, a4 = a3 + aRowStep, a5 = a4 + aRowStep
+            let a0 = aTile, a1 = a0 + rowStep, a2 = a1 + rowStep
+            let a3 = a2 + rowStep, a4 = a3 + rowStep, a5 = a4 + rowStep
             var bRow = strips + (j / 16 * k + depth.lowerBound) * 16
-            for p in depth {
-                let b0 = load(bRow), b1 = load(bRow + 8), q = p * aColumnStep
+            var q = 0
+            for _ in depth {
+                let b0 = load(bRow), b1 = load(bRow + 8)
                 let x0 = SIMD8<Float>(repeating: a0[q]); c00.addProduct(x0, b0); c01.addProduct(x0, b1)
                 let x1 = SIMD8<Float>(repeating: a1[q]); c10.addProduct(x1, b0); c11.addProduct(x1, b1)
                 let x2 = SIMD8<Float>(repeating: a2[q]); c20.addProduct(x2, b0); c21.addProduct(x2, b1)
                 let x3 = SIMD8<Float>(repeating: a3[q]); c30.addProduct(x3, b0); c31.addProduct(x3, b1)
                 let x4 = SIMD8<Float>(repeating: a4[q]); c40.addProduct(x4, b0); c41.addProduct(x4, b1)
                 let x5 = SIMD8<Float>(repeating: a5[q]); c50.addProduct(x5, b0); c51.addProduct(x5, b1)
+                q += columnStep
                 bRow += 16
             }
             store(c00, out); store(c01, out + 8)

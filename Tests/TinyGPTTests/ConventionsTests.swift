@@ -27,6 +27,17 @@ import Testing
         #expect(maxDifference(a.transposedTimes(c).values, definitionProduct(a.transposed(), c).values) < 1e-4)
     }
 
+    @Test("transposed forms on shapes that reach the tile, the packed Aᵀ panel and two cache blocks of k")
+    func transposedFormsThroughTheTile() {
+        // Xᵀ·dY: X [300, 13], dY [300, 67] → [13, 67]: 2 tiles of rows + 1 edge row, 4 strips + 3 edge columns,
+        // k = 300 in two blocks, and C wide enough (67 ≥ 64) for A to be packed into a panel.
+        let x = random(300, 13, seed: 8), dy = random(300, 67, seed: 9)
+        #expect(maxDifference(x.transposedTimes(dy).values, definitionProduct(x.transposed(), dy).values) <= 1e-5 * 300)
+        // Q·Kᵀ: Q [13, 300], K [67, 300] → [13, 67]: Kᵀ packed straight from K, last strip zero-padded.
+        let q = random(13, 300, seed: 10), k = random(67, 300, seed: 11)
+        #expect(maxDifference(q.timesTransposed(k).values, definitionProduct(q, k.transposed()).values) <= 1e-5 * 300)
+    }
+
     @Test("thread count never changes a bit of the product")
     func threadsDoNotChangeResults() {
         let a = random(37, 29, seed: 6), b = random(29, 45, seed: 7)
