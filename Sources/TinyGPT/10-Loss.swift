@@ -17,13 +17,26 @@ public struct CrossEntropy: Sendable {
     /// logits [N, V], targets [N] → mean loss (nats)
     public static func forward(_ logits: Matrix, targets: [Int]) -> (loss: Float, saved: Saved) {
         precondition(targets.count == logits.rows, "\(targets.count) targets for \(logits.rows) rows of logits")
-        let probabilities = softmaxRows(logits)                       // p_t = softmax(logits_t)
+        let V = logits.cols
+        var probabilities = logits
         var total: Double = 0
-        for t in 0..<logits.rows {
-            // log p_t[y] = s_y − max − log Σ_v exp(s_v − max): finite even when p_t[y] rounds to 0
-            let scores = logits.row(t), largest = scores.max() ?? 0
-            let sumOfExponentials = scores.reduce(0.0) { $0 + exp(Double($1 - largest)) }
-            total -= Double(scores[targets[t]] - largest) - log(sumOfExponentials)   // −log p_t[y_t]
+        probabilities.values.withUnsafeMutableBufferPointer { p in
+            for t in 0..<logits.rows {
+                // p_t = softmax(logits_t): chapter 04's softmax, written over row t in place,
+                // keeping its largest score and its sum of exponentials for the loss
+                let row = UnsafeMutableBufferPointer(rebasing: p[t * V ..< (t + 1) * V])
+                let largest = row.max() ?? 0
+                var sumOfExponentials: Float = 0, preciseSum: Double = 0
+                for v in row.indices {
+                    row[v] = exp(row[v] - largest)                        // exp(s_v − max)
+                    sumOfExponentials += row[v]
+                    preciseSum += Double(row[v])                          // the same sum, for the loss
+                }
+                for v in row.indices { row[v] /= sumOfExponentials }
+                // log p_t[y] = s_y − max − log Σ_v exp(s_v − max): finite even when p_t[y] rounds to 0
+                let score = logits.values[t * V + targets[t]]
+                total -= Double(score - largest) - log(preciseSum)       // −log p_t[y_t]
+            }
         }
         return (Float(total / Double(logits.rows)), Saved(probabilities: probabilities, targets: targets))
     }
@@ -32,11 +45,9 @@ public struct CrossEntropy: Sendable {
     public static func backward(_ saved: Saved) -> Matrix {
         // L = −(1/N) Σ_t log softmax(logits_t)[y_t]  →  dlogits_t = (p_t − onehot(y_t)) / N
         var dLogits = saved.probabilities
+        for (t, y) in saved.targets.enumerated() { dLogits[t, y] -= 1 }
         let n = Float(dLogits.rows)
-        for t in 0..<dLogits.rows {
-            dLogits[t, saved.targets[t]] -= 1
-            for v in 0..<dLogits.cols { dLogits[t, v] /= n }
-        }
+        for i in dLogits.values.indices { dLogits.values[i] /= n }
         return dLogits
     }
 }

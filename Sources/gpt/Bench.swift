@@ -11,6 +11,8 @@ let benchFlags: [FlagSpec] = [
     FlagSpec(name: "steps", defaultValue: "", help: "timed steps per run (default: about 1 s of work per run)"),
     FlagSpec(name: "runs", defaultValue: "5", help: "timed runs; the median is reported"),
     FlagSpec(name: "kernel", defaultValue: "", help: "time the matrix product alone (and the FMA peak)", isSwitch: true),
+    FlagSpec(name: "shapes", defaultValue: "768x128x512,512x512x512",
+             help: "with --kernel: comma list of NxKxM ([N, K]·[K, M]); a t after N or M reads A or B transposed"),
     FlagSpec(name: "json", defaultValue: "", help: "print one JSON object per line", isSwitch: true),
 ]
 
@@ -41,7 +43,7 @@ func bench(_ flags: Flags) throws {
     let runs = try flags.integer("runs", atLeast: 1)
     let shards = try flags.integer("shards", atLeast: 1)
     let json = flags.flag("json")
-    if flags.flag("kernel") { return try benchKernel(runs: runs, json: json) }
+    if flags.flag("kernel") { return try benchKernel(shapes: try kernelShapes(flags.string("shapes")), runs: runs, json: json) }
     let name = flags.string("preset")
     let chosen = name == "all" ? presets : presets.filter { $0.name == name }
     guard !chosen.isEmpty else {
@@ -91,29 +93,60 @@ func bench(_ flags: Flags) throws {
     }
 }
 
-/// GFLOP/s of the product alone on two shapes, and of a loop that only does fused multiply-adds.
-func benchKernel(runs: Int, json: Bool) throws {
-    let shapes = [(768, 128, 512), (512, 512, 512)]
+/// One product to time: [n, k]·[k, m], with A stored as [k, n] or B as [m, k] when transposed.
+struct KernelShape {
+    let n: Int, k: Int, m: Int
+    let transposingA: Bool, transposingB: Bool
+    var name: String { "\(n)\(transposingA ? "t" : "")x\(k)x\(m)\(transposingB ? "t" : "")" }
+}
+
+/// "768x128x512,1024tx384x1152" → shapes; a `t` after N (or M) means A (or B) is read transposed.
+func kernelShapes(_ text: String) throws -> [KernelShape] {
+    try text.split(separator: ",").map { item in
+        let parts = item.split(separator: "x", omittingEmptySubsequences: false).map(String.init)
+        func size(_ part: String, _ mayTranspose: Bool) -> (Int, Bool)? {
+            let transposed = mayTranspose && part.hasSuffix("t")
+            guard let value = Int(transposed ? String(part.dropLast()) : part), value >= 1, value <= 8192 else { return nil }
+            return (value, transposed)
+        }
+        guard parts.count == 3, let (n, ta) = size(parts[0], true), let (k, _) = size(parts[1], false),
+              let (m, tb) = size(parts[2], true) else {
+            throw UsageError("--shapes takes NxKxM items (1 to 8192 each, optional t after N or M), got '\(item)'")
+        }
+        return KernelShape(n: n, k: k, m: m, transposingA: ta, transposingB: tb)
+    }
+}
+
+/// GFLOP/s of the product alone on the given shapes, and of a loop that only does fused multiply-adds.
+func benchKernel(shapes: [KernelShape], runs: Int, json: Bool) throws {
     var random = RandomGenerator(seed: 1)
     let clock = ContinuousClock()
     if !json { Output.line("gpt bench --kernel: C = A·B, \(FastProduct.threads) thread(s), median of \(runs) runs") }
-    for (n, k, m) in shapes {
-        let a = Matrix.random(rows: n, cols: k, std: 1, random: &random)
-        let b = Matrix.random(rows: k, cols: m, std: 1, random: &random)
-        _ = a.times(b)
+    for shape in shapes {
+        let (n, k, m) = (shape.n, shape.k, shape.m)
+        let a = shape.transposingA ? Matrix.random(rows: k, cols: n, std: 1, random: &random)
+                                   : Matrix.random(rows: n, cols: k, std: 1, random: &random)
+        let b = shape.transposingB ? Matrix.random(rows: m, cols: k, std: 1, random: &random)
+                                   : Matrix.random(rows: k, cols: m, std: 1, random: &random)
+        func product() -> Matrix {
+            FastProduct.multiply(a, b, transposingA: shape.transposingA, transposingB: shape.transposingB)
+        }
+        _ = product()
         let flops = 2.0 * Double(n * k * m)
         let repeats = max(3, Int(0.3e9 / flops))
         var timings: [Double] = []
         for _ in 0..<runs {
             let started = clock.now
-            for _ in 0..<repeats { _ = a.times(b) }
+            for _ in 0..<repeats { _ = product() }
             timings.append(seconds(clock.now - started) / Double(repeats))
         }
         let gflops = flops / median(timings) / 1e9
         if json {
-            Output.line("{\"kernel\": \"\(n)x\(k)x\(m)\", \"threads\": \(FastProduct.threads), \"gflops\": \(fixed(gflops, 2))}")
+            Output.line("{\"kernel\": \"\(shape.name)\", \"threads\": \(FastProduct.threads), \"gflops\": \(fixed(gflops, 2))}")
         } else {
-            Output.line("  [\(n), \(k)]·[\(k), \(m)]   \(fixed(gflops, 1)) GFLOP/s")
+            let aText = shape.transposingA ? "[\(k), \(n)]ᵀ" : "[\(n), \(k)]"
+            let bText = shape.transposingB ? "[\(m), \(k)]ᵀ" : "[\(k), \(m)]"
+            Output.line("  \(aText)·\(bText)   \(fixed(gflops, 1)) GFLOP/s")
         }
     }
     let peak = fmaPeak(clock: clock)
