@@ -111,23 +111,32 @@ public func definitionProduct(_ a: Matrix, _ b: Matrix) -> Matrix {
     return result
 }
 
+/// A triangle of zeros a product may skip. Attention's causal mask (chapter 05) makes its
+/// weights zero above the diagonal, and leaves its scores there unused; skipping them halves that
+/// work (how: appendix A1) and changes no bit of what is kept: a sum is the same without terms that are 0.
+public enum Triangle: Sendable {
+    case none
+    case aboveDiagonalOfSelf     // self[i, j] = 0 for j > i (self as stored, before any transpose)
+    case aboveDiagonalOfResult   // only result[i, j] with j ≤ i is wanted; the rest comes out 0
+}
+
 extension Matrix {
     /// `self [n, k] · other [k, m] → [n, m]`. Forward of a linear step: X·W.
-    public func times(_ other: Matrix) -> Matrix {
+    public func times(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
         precondition(cols == other.rows, "product of \(shape) and \(other.shape)")
-        return FastProduct.multiply(self, other)
+        return FastProduct.multiply(self, other, skipping: triangle)
     }
 
     /// `self [n, k] · otherᵀ → [n, m]` where other is `[m, k]`. Scores Q·Kᵀ, logits X·W_Eᵀ, and dX = dY·Wᵀ.
-    public func timesTransposed(_ other: Matrix) -> Matrix {
+    public func timesTransposed(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
         precondition(cols == other.cols, "product of \(shape) and the transpose of \(other.shape)")
-        return FastProduct.multiply(self, other, transposingB: true)
+        return FastProduct.multiply(self, other, transposingB: true, skipping: triangle)
     }
 
     /// `selfᵀ · other → [n, m]` where self is `[k, n]` and other `[k, m]`. Weight gradients dW = Xᵀ·dY.
-    public func transposedTimes(_ other: Matrix) -> Matrix {
+    public func transposedTimes(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
         precondition(rows == other.rows, "product of the transpose of \(shape) and \(other.shape)")
-        return FastProduct.multiply(self, other, transposingA: true)
+        return FastProduct.multiply(self, other, transposingA: true, skipping: triangle)
     }
 }
 

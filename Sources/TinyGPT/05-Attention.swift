@@ -93,9 +93,10 @@ public struct Attention: Sendable {
             let q = qkv.block(rows: rows, cols: columns(part: 0, head: h))       // Q_h [T, D]
             let k = qkv.block(rows: rows, cols: columns(part: 1, head: h))       // K_h [T, D]
             let v = qkv.block(rows: rows, cols: columns(part: 2, head: h))       // V_h [T, D]
-            let scores = q.timesTransposed(k) * scale                     // S = Q_h·K_hᵀ / √D  [T, T]
+            // (Above the diagonal, S is not needed and A is 0: the products skip that triangle.)
+            let scores = q.timesTransposed(k, skipping: .aboveDiagonalOfResult) * scale   // S = Q_h·K_hᵀ / √D  [T, T]
             let a = causalSoftmax(scores)                                 // A [T, T], row i sums to 1 over j ≤ i
-            y.setBlock(a.times(v), row: 0, col: h * D)                    // Y_h = A·V_h [T, D], in head h's columns
+            y.setBlock(a.times(v, skipping: .aboveDiagonalOfSelf), row: 0, col: h * D)    // Y_h = A·V_h [T, D], in head h's columns
             weights.append(a)
         }
         return (y, weights)
@@ -124,14 +125,14 @@ public struct Attention: Sendable {
             let v = saved.qkv.block(rows: rows, cols: columns(part: 2, head: h))
             let a = saved.weights[b * heads + h]
             let dY = dConcatenated.block(rows: rows, cols: h * D ..< (h + 1) * D)
-            // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h
-            let dA = dY.timesTransposed(v)
-            let dV = a.transposedTimes(dY)
+            // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h  (dA above the diagonal is never used)
+            let dA = dY.timesTransposed(v, skipping: .aboveDiagonalOfResult)
+            let dV = a.transposedTimes(dY, skipping: .aboveDiagonalOfSelf)
             // A = causal softmax(S)  →  dS, row by row over j ≤ i
             let dScores = causalSoftmaxBackward(dA, weights: a)
             // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
-            let dQ = dScores.times(k) * scale
-            let dK = dScores.transposedTimes(q) * scale
+            let dQ = dScores.times(k, skipping: .aboveDiagonalOfSelf) * scale
+            let dK = dScores.transposedTimes(q, skipping: .aboveDiagonalOfSelf) * scale
             dqkv.setBlock(dQ, row: 0, col: columns(part: 0, head: h).lowerBound)
             dqkv.setBlock(dK, row: 0, col: columns(part: 1, head: h).lowerBound)
             dqkv.setBlock(dV, row: 0, col: columns(part: 2, head: h).lowerBound)

@@ -31,18 +31,26 @@ public enum FastProduct {
     /// a [n, k] · b [k, m] → [n, m]. With `transposingA`, a is [k, n] and is read as aᵀ; with
     /// `transposingB`, b is [m, k] and is read as bᵀ. Neither transpose is ever built: A is read
     /// through two strides in the tile below, and B is read once, while it is packed into strips.
-    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false, transposingB: Bool = false) -> Matrix {
+    /// `skipping` names a triangle of zeros the product need not compute (chapter 00's `Triangle`).
+    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false, transposingB: Bool = false,
+                                skipping triangle: Triangle = .none) -> Matrix {
         let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols
         let m = transposingB ? b.rows : b.cols
         guard n > 0, m > 0, k > 0 else { return Matrix(rows: n, cols: m) }
         let strips = packStrips(b, transposed: transposingB)
-        // Every element of C is written below, so C starts uninitialised (no zero-fill pass).
+        // Every element of C is written below, so C starts uninitialised (no zero-fill pass),
+        // unless a triangle is skipped: then the skipped elements are the zeros C starts with.
         let values = [Float](unsafeUninitializedCapacity: n * m) { cBuffer, initialized in
+            if triangle != .none { cBuffer.initialize(repeating: 0) }
             a.values.withUnsafeBufferPointer { aBuffer in
                 strips.withUnsafeBufferPointer { stripBuffer in
+                    // a stored zero above its diagonal is, read as aᵀ, zero below it
+                    let zerosOfA: Operands.Zeros = triangle != .aboveDiagonalOfSelf ? .none
+                                                 : transposingA ? .belowDiagonal : .aboveDiagonal
                     let operands = Operands(a: aBuffer.baseAddress!, strips: stripBuffer.baseAddress!,
                                             c: cBuffer.baseAddress!, k: k, m: m,
-                                            aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1)
+                                            aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1,
+                                            zerosOfA: zerosOfA, lowerC: triangle == .aboveDiagonalOfResult)
                     let rowTiles = (n + tileRows - 1) / tileRows
                     let parts = (threads > 1 && !isSharingCores && n * m * k >= parallelThreshold) ? min(threads, rowTiles) : 1
                     if parts == 1 {
@@ -96,6 +104,22 @@ public enum FastProduct {
         let m: Int
         let aRowStep: Int                    // k for A [n, k]; 1 for Aᵀ with A [k, n]
         let aColumnStep: Int                 // 1 for A [n, k]; n for Aᵀ
+        let zerosOfA: Zeros                  // A(i, p) = 0 for p > i (aboveDiagonal) or p < i (belowDiagonal)
+        let lowerC: Bool                     // only C[i, j] with j ≤ i is wanted
+
+        enum Zeros { case none, aboveDiagonal, belowDiagonal }
+
+        /// The p that can add something to C[i, j] for some row i in `rows`: A(i, p) is 0 outside.
+        @inline(__always) func sums(_ rows: Range<Int>) -> Range<Int> {
+            switch zerosOfA {
+            case .none: 0..<k
+            case .aboveDiagonal: 0 ..< min(k, rows.upperBound)
+            case .belowDiagonal: min(k, rows.lowerBound) ..< k
+            }
+        }
+
+        /// The columns of C wanted in `rows`: all of them, or with `lowerC`, j < the last row + 1.
+        @inline(__always) func columns(_ rows: Range<Int>) -> Int { lowerC ? min(m, rows.upperBound) : m }
 
         @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
             UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
@@ -114,38 +138,46 @@ public enum FastProduct {
             panel.withUnsafeMutableBufferPointer { panelBuffer in
                 var kStart = 0
                 while kStart < k {
-                    let depth = kStart ..< min(k, kStart + FastProduct.depthBlock)
+                    let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
                     var i = rows.lowerBound
                     while i + 6 <= rows.upperBound {              // 6 rows of A (6 KB at most): stay cached…
-                        // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
-                        var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
-                        var rowStep = aRowStep, columnStep = aColumnStep
-                        if packsA, let panel = panelBuffer.baseAddress {
-                            for p in 0..<depth.count {
-                                for r in 0..<6 { panel[p * 6 + r] = aTile[r * rowStep + p * columnStep] }
+                        let tileRows = i ..< i + 6, depth = block.clamped(to: sums(tileRows))
+                        if !depth.isEmpty {
+                            let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
+                            // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
+                            var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
+                            var rowStep = aRowStep, columnStep = aColumnStep
+                            if packsA, let panel = panelBuffer.baseAddress {
+                                for p in 0..<depth.count {
+                                    for r in 0..<6 { panel[p * 6 + r] = aTile[r * rowStep + p * columnStep] }
+                                }
+                                (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
                             }
-                            (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
+                            var j = 0
+                            while j + 16 <= m && j < columns(tileRows) {    // …while they meet each 16-column strip of B
+                                tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, row: i, col: j, depth: depth, first: first)
+                                j += 16
+                            }
+                            for row in tileRows { single(row: row, cols: j ..< max(j, columns(row ..< row + 1)), block: block) }
                         }
-                        var j = 0
-                        while j + 16 <= m {                       // …while they meet each 16-column strip of B
-                            tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, row: i, col: j, depth: depth)
-                            j += 16
-                        }
-                        for row in i..<i + 6 { single(row: row, cols: j..<m, depth: depth) }
                         i += 6
                     }
-                    for row in i..<rows.upperBound { single(row: row, cols: 0..<m, depth: depth) }
-                    kStart = depth.upperBound
+                    for row in i..<rows.upperBound { single(row: row, cols: 0 ..< columns(row ..< row + 1), block: block) }
+                    kStart = block.upperBound
                 }
+            }
+            // A tile on the diagonal computed some C[i, j] with j > i: they are unwanted, and 0.
+            if lowerC {
+                for i in rows where i + 1 < m { (c + i * m + i + 1).update(repeating: 0, count: m - i - 1) }
             }
         }
 
         /// The register tile: C[i..<i+6, j..<j+16] in twelve SIMD8 accumulators, over k in `depth`.
         /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
+        /// `first`: start from 0, or add on to C's partial sums from earlier blocks of k.
         @inline(__always) func tile6x16(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
-                                        row i: Int, col j: Int, depth: Range<Int>) {
+                                        row i: Int, col j: Int, depth: Range<Int>, first: Bool) {
             let out = c + i * m + j
-            let first = depth.lowerBound == 0                 // start from 0, or from C's partial sums
             func start(_ r: Int, _ half: Int) -> SIMD8<Float> { first ? SIMD8<Float>() : load(out + r * m + half) }
             var c00 = start(0, 0), c01 = start(0, 8), c10 = start(1, 0), c11 = start(1, 8)
             var c20 = start(2, 0), c21 = start(2, 8), c30 = start(3, 0), c31 = start(3, 8)
@@ -175,9 +207,11 @@ public enum FastProduct {
 
         /// The edges that do not fill a tile: one row, 8 columns at a time, then one at a time.
         /// Same order over k and the same fused multiply-add as the tile.
-        func single(row i: Int, cols: Range<Int>, depth: Range<Int>) {
+        func single(row i: Int, cols: Range<Int>, block: Range<Int>) {
+            let depth = block.clamped(to: sums(i ..< i + 1))
+            guard !depth.isEmpty else { return }
             let aRow = a + i * aRowStep
-            let first = depth.lowerBound == 0
+            let first = depth.lowerBound == sums(i ..< i + 1).lowerBound
             var j = cols.lowerBound
             while j + 8 <= cols.upperBound {        // j is a multiple of 8: the 8 columns sit in one strip
                 let column = strips + (j / 16 * k) * 16 + j % 16

@@ -53,6 +53,32 @@ import Testing
         #expect(one.values == two.values && one.values == three.values)
     }
 
+    /// A random [T, T] matrix with zeros above its diagonal, like attention's weights A.
+    func lowerTriangular(_ T: Int, seed: UInt64) -> Matrix {
+        var l = random(T, T, seed: seed)
+        for i in 0..<T { for j in i + 1 ..< T { l[i, j] = 0 } }
+        return l
+    }
+
+    @Test("skipping attention's triangle of zeros changes no bit of what is kept (1 and 2 threads)",
+          arguments: [1, 6, 7, 13, 40, 300])
+    func triangles(T: Int) {
+        // T = 300: two cache blocks of k, where a tile's first block is not k's first.
+        let savedThreads = FastProduct.threads, savedThreshold = FastProduct.parallelThreshold
+        defer { FastProduct.threads = savedThreads; FastProduct.parallelThreshold = savedThreshold }
+        FastProduct.parallelThreshold = 0
+        let l = lowerTriangular(T, seed: 12), b = random(T, 70, seed: 13)    // 70 columns: 4 strips + edge, packed Aᵀ
+        let q = random(T, 20, seed: 14), k = random(T, 20, seed: 15)
+        var lowerOfFull = q.timesTransposed(k)                               // the full product, masked by hand
+        for i in 0..<T { for j in i + 1 ..< T { lowerOfFull[i, j] = 0 } }
+        for threads in [1, 2] {
+            FastProduct.threads = threads
+            #expect(l.times(b, skipping: .aboveDiagonalOfSelf).values == l.times(b).values)                      // A·V, dS·K
+            #expect(l.transposedTimes(b, skipping: .aboveDiagonalOfSelf).values == l.transposedTimes(b).values)  // Aᵀ·dY, dSᵀ·Q
+            #expect(q.timesTransposed(k, skipping: .aboveDiagonalOfResult).values == lowerOfFull.values)         // Q·Kᵀ, dY·Vᵀ
+        }
+    }
+
     @Test("a linear step is X·W + b with W [in, out]: a worked example of three tokens")
     func linearByHand() {
         // Three tokens (rows) of width 2, to width 3.
