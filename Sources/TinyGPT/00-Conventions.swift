@@ -79,7 +79,9 @@ public struct Matrix: Equatable, Sendable {
         return result
     }
 
-    /// Element-wise `+=`: how gradients accumulate.
+    /// Element-wise `+=`: how gradients accumulate. (Kept out of line: reached through a key path,
+    /// inlined, its loop reloaded the array each step; on its own it runs as SIMD code.)
+    @inline(never)
     public static func += (left: inout Matrix, right: Matrix) {
         precondition(left.rows == right.rows && left.cols == right.cols, "shapes \(left.shape) += \(right.shape)")
         for i in 0..<left.values.count { left.values[i] += right.values[i] }

@@ -134,36 +134,50 @@ public enum FastProduct {
             // Aᵀ's rows are columns of a [k, n] array, n numbers apart. For a wide enough C, six of
             // them are first copied into a panel where the six numbers of each p sit side by side.
             let packsA = aColumnStep != 1 && m >= 64
-            var panel = [Float](repeating: 0, count: packsA ? FastProduct.depthBlock * 6 : 0)
+            // When rows.count is not a multiple of 6, the last tile is short: its rows are packed
+            // with rows of zeros below them, and it writes into a [6, m] scratch of its own.
+            let shortRows = rows.count % 6
+            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? FastProduct.depthBlock * 6 : 0)
+            var scratch = [Float](repeating: 0, count: shortRows > 0 ? 6 * m : 0)
             panel.withUnsafeMutableBufferPointer { panelBuffer in
-                var kStart = 0
-                while kStart < k {
-                    let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
-                    var i = rows.lowerBound
-                    while i + 6 <= rows.upperBound {              // 6 rows of A (6 KB at most): stay cached…
-                        let tileRows = i ..< i + 6, depth = block.clamped(to: sums(tileRows))
-                        if !depth.isEmpty {
-                            let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
-                            // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
-                            var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
-                            var rowStep = aRowStep, columnStep = aColumnStep
-                            if packsA, let panel = panelBuffer.baseAddress {
-                                for p in 0..<depth.count {
-                                    for r in 0..<6 { panel[p * 6 + r] = aTile[r * rowStep + p * columnStep] }
+                scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                    var kStart = 0
+                    while kStart < k {
+                        let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
+                        var i = rows.lowerBound
+                        while i < rows.upperBound {               // 6 rows of A (6 KB at most): stay cached…
+                            let tileRows = i ..< min(i + 6, rows.upperBound), depth = block.clamped(to: sums(tileRows))
+                            if !depth.isEmpty {
+                                let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
+                                // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
+                                var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
+                                var rowStep = aRowStep, columnStep = aColumnStep
+                                if packsA || tileRows.count < 6, let panel = panelBuffer.baseAddress {
+                                    for p in 0..<depth.count {
+                                        for r in 0..<6 {
+                                            panel[p * 6 + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                                        }
+                                    }
+                                    (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
                                 }
-                                (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
+                                let out = tileRows.count == 6 ? c + i * m : scratchBuffer.baseAddress!
+                                var j = 0
+                                while j + 16 <= m && j < columns(tileRows) {    // …while they meet each 16-column strip of B
+                                    tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
+                                    j += 16
+                                }
+                                for row in tileRows where j < columns(row ..< row + 1) {
+                                    single(row: row, cols: j ..< columns(row ..< row + 1), block: block)
+                                }
                             }
-                            var j = 0
-                            while j + 16 <= m && j < columns(tileRows) {    // …while they meet each 16-column strip of B
-                                tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, row: i, col: j, depth: depth, first: first)
-                                j += 16
-                            }
-                            for row in tileRows { single(row: row, cols: j ..< max(j, columns(row ..< row + 1)), block: block) }
+                            i = tileRows.upperBound
                         }
-                        i += 6
+                        kStart = block.upperBound
                     }
-                    for row in i..<rows.upperBound { single(row: row, cols: 0 ..< columns(row ..< row + 1), block: block) }
-                    kStart = block.upperBound
+                    // The short tile's rows, from its scratch into C (its strips' columns; `single` did the rest).
+                    for r in 0..<shortRows {
+                        (c + (rows.upperBound - shortRows + r) * m).update(from: scratchBuffer.baseAddress! + r * m, count: m / 16 * 16)
+                    }
                 }
             }
             // A tile on the diagonal computed some C[i, j] with j > i: they are unwanted, and 0.
@@ -172,12 +186,11 @@ public enum FastProduct {
             }
         }
 
-        /// The register tile: C[i..<i+6, j..<j+16] in twelve SIMD8 accumulators, over k in `depth`.
+        /// The register tile: C[i..<i+6, j..<j+16] (at `out`, rows m apart) in twelve SIMD8 accumulators, over k in `depth`.
         /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
         /// `first`: start from 0, or add on to C's partial sums from earlier blocks of k.
         @inline(__always) func tile6x16(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
-                                        row i: Int, col j: Int, depth: Range<Int>, first: Bool) {
-            let out = c + i * m + j
+                                        out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {
             func start(_ r: Int, _ half: Int) -> SIMD8<Float> { first ? SIMD8<Float>() : load(out + r * m + half) }
             var c00 = start(0, 0), c01 = start(0, 8), c10 = start(1, 0), c11 = start(1, 8)
             var c20 = start(2, 0), c21 = start(2, 8), c30 = start(3, 0), c31 = start(3, 8)

@@ -61,9 +61,9 @@ import Testing
     }
 
     @Test("skipping attention's triangle of zeros changes no bit of what is kept (1 and 2 threads)",
-          arguments: [1, 6, 7, 13, 40, 300])
+          arguments: [1, 6, 7, 13, 40, 302])
     func triangles(T: Int) {
-        // T = 300: two cache blocks of k, where a tile's first block is not k's first.
+        // T = 302: two cache blocks of k, where a tile's first block is not k's first, and a short last tile.
         let savedThreads = FastProduct.threads, savedThreshold = FastProduct.parallelThreshold
         defer { FastProduct.threads = savedThreads; FastProduct.parallelThreshold = savedThreshold }
         FastProduct.parallelThreshold = 0
