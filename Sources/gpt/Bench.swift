@@ -44,6 +44,7 @@ func bench(_ flags: Flags) throws {
     let shards = try flags.integer("shards", atLeast: 1)
     let json = flags.flag("json")
     if flags.flag("kernel") { return try benchKernel(shapes: try kernelShapes(flags.string("shapes")), runs: runs, json: json) }
+    if flags.isSet("shapes") { throw UsageError("--shapes goes with --kernel (the training presets have shapes of their own)") }
     let name = flags.string("preset")
     let chosen = name == "all" ? presets : presets.filter { $0.name == name }
     guard !chosen.isEmpty else {

@@ -70,6 +70,10 @@ let smallCorpus = Data(String(repeating: "the dog is cute . the cat is cute . i 
             (["train", "--corpus", "binary.bin"], 1, "not UTF-8 text"),
             (["train", "--corpus", "short.txt", "--context", "32"], 1, "tokens"),
             (["train", "--steps"], 2, "--steps needs a value"),
+            (["bench", "--preset", "huge"], 2, "--preset takes one of demo, baby, small, all"),
+            (["bench", "--kernel", "--shapes", "64x0x64"], 2, "--shapes takes NxKxM items"),
+            (["bench", "--kernel", "--shapes", "64x64"], 2, "--shapes takes NxKxM items"),
+            (["bench", "--shapes", "64x64x64"], 2, "--shapes goes with --kernel"),
           ])
     func badInput(arguments: [String], status: Int32, message: String) throws {
         let folder = try scratch([
