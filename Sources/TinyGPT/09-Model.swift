@@ -172,6 +172,17 @@ extension GPT {
         parameters.reduce(0) { $0 + self[keyPath: $1.path].values.count }
     }
 
+    /// Changes the parameter at `path` in place. (A key path through `blocks[l]` reads the whole
+    /// block and writes it back, so `&model[keyPath: path]` would hold a second reference to the
+    /// matrix while it changes, and its first write would copy every number. Taken out first, the
+    /// matrix has one owner.)
+    public mutating func modify(_ path: WritableKeyPath<GPT, Matrix>, _ change: (inout Matrix) -> Void) {
+        var matrix = self[keyPath: path]
+        self[keyPath: path] = Matrix(rows: 0, cols: 0)
+        change(&matrix)
+        self[keyPath: path] = matrix
+    }
+
     /// The same model with every parameter set to 0: the shape gradients and optimizer moments take.
     public func zeroed() -> GPT {
         var copy = self

@@ -91,9 +91,14 @@ public struct AdamW: Sendable {
         step += 1
         for parameter in parameters {
             let g = factor < 1 ? gradient[keyPath: parameter.path] * factor : gradient[keyPath: parameter.path]   // clipped
-            adamWUpdate(&model[keyPath: parameter.path], gradient: g, m: &m[keyPath: parameter.path],
-                        v: &v[keyPath: parameter.path], step: step, learningRate: eta,
-                        decays: parameter.decays, settings: settings)
+            model.modify(parameter.path) { theta in
+                m.modify(parameter.path) { m in
+                    v.modify(parameter.path) { v in
+                        adamWUpdate(&theta, gradient: g, m: &m, v: &v, step: step, learningRate: eta,
+                                    decays: parameter.decays, settings: settings)
+                    }
+                }
+            }
         }
         return (norm, eta)
     }

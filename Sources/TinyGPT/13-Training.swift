@@ -102,7 +102,7 @@ extension GPT {
         var (loss, gradient) = results[0]
         for (groupLoss, groupGradient) in results.dropFirst() {
             loss += groupLoss
-            for parameter in parameters { gradient[keyPath: parameter.path] += groupGradient[keyPath: parameter.path] }
+            for parameter in parameters { gradient.modify(parameter.path) { $0 += groupGradient[keyPath: parameter.path] } }
         }
         return (loss, gradient)
     }
