@@ -18,25 +18,22 @@ public struct CrossEntropy: Sendable {
     public static func forward(_ logits: Matrix, targets: [Int]) -> (loss: Float, saved: Saved) {
         precondition(targets.count == logits.rows, "\(targets.count) targets for \(logits.rows) rows of logits")
         let V = logits.cols
-        var probabilities = logits
+        var probabilities = Matrix(rows: logits.rows, cols: V)
         var total: Double = 0
-        probabilities.values.withUnsafeMutableBufferPointer { p in
-            for t in 0..<logits.rows {
-                // p_t = softmax(logits_t): chapter 04's softmax, written over row t in place,
-                // keeping its largest score and its sum of exponentials for the loss
-                let row = UnsafeMutableBufferPointer(rebasing: p[t * V ..< (t + 1) * V])
-                let largest = row.max() ?? 0
-                var sumOfExponentials: Float = 0, preciseSum: Double = 0
-                for v in row.indices {
-                    row[v] = exp(row[v] - largest)                        // exp(s_v − max)
-                    sumOfExponentials += row[v]
-                    preciseSum += Double(row[v])                          // the same sum, for the loss
-                }
-                for v in row.indices { row[v] /= sumOfExponentials }
-                // log p_t[y] = s_y − max − log Σ_v exp(s_v − max): finite even when p_t[y] rounds to 0
-                let score = logits.values[t * V + targets[t]]
-                total -= Double(score - largest) - log(preciseSum)       // −log p_t[y_t]
+        for t in 0..<logits.rows {
+            // p_t = softmax(logits_t): chapter 04's softmax, written into row t of p,
+            // keeping its largest score and its sum of exponentials for the loss
+            let row = t * V ..< (t + 1) * V
+            let largest = logits.values[row].max() ?? 0
+            var sumOfExponentials: Float = 0, preciseSum: Double = 0
+            for i in row {
+                probabilities.values[i] = exp(logits.values[i] - largest)          // exp(s_v − max)
+                sumOfExponentials += probabilities.values[i]
+                preciseSum += Double(probabilities.values[i])                       // the same sum, for the loss
             }
+            for i in row { probabilities.values[i] /= sumOfExponentials }
+            // log p_t[y] = s_y − max − log Σ_v exp(s_v − max): finite even when p_t[y] rounds to 0
+            total -= Double(logits[t, targets[t]] - largest) - log(preciseSum)    // −log p_t[y_t]
         }
         return (Float(total / Double(logits.rows)), Saved(probabilities: probabilities, targets: targets))
     }

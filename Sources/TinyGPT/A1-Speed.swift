@@ -137,7 +137,7 @@ public enum FastProduct {
             // When rows.count is not a multiple of 6, the last tile is short: its rows are packed
             // with rows of zeros below them, and it writes into a [6, m] scratch of its own.
             let shortRows = rows.count % 6
-            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? FastProduct.depthBlock * 6 : 0)
+            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? min(k, FastProduct.depthBlock) * 6 : 0)
             var scratch = [Float](repeating: 0, count: shortRows > 0 ? 6 * m : 0)
             panel.withUnsafeMutableBufferPointer { panelBuffer in
                 scratch.withUnsafeMutableBufferPointer { scratchBuffer in
