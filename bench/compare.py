@@ -2,8 +2,10 @@
 
 For each preset and thread count, runs `gpt bench --json` (release build) and then
 bench/torch_reference.py with the same preset, threads and runs, one right after the other so both
-see the same machine state, and prints a markdown table with the ratio of training tokens per
-second (TinyGPT / PyTorch). Needs a CPU PyTorch (pip install "torch==2.13.0+cpu").
+see the same machine state, and repeats that pair `--rounds` times: on a shared machine the speed
+of both sides drifts by 15 % or more within a minute, and alternating keeps the drift out of the
+ratio. Prints a markdown table: each side's median tokens per second over the rounds, the median
+of the rounds' ratios (TinyGPT / PyTorch) and each round's own ratio. Needs a CPU PyTorch (pip install "torch==2.13.0+cpu").
 """
 import argparse
 import json
@@ -33,6 +35,12 @@ def run(command):
     return json.loads(lines[0])
 
 
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -54,11 +62,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="all", help="demo, baby, small, all, or a comma list")
     parser.add_argument("--threads", default="1,2", help="comma list of thread counts")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per side; the median is reported")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per side and round; each side reports their median")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the two sides; the table shows medians over rounds")
     parser.add_argument("--steps", type=int, help="timed steps per run, both sides (default: about 1 s per run)")
     parser.add_argument("--gpt", default=DEFAULT_GPT, help="the gpt binary, relative to the repo root")
     parser.add_argument("--json", action="store_true", help="also print the raw JSON lines")
     args = parser.parse_args()
+    if args.runs < 1 or args.rounds < 1:
+        fail("--runs and --rounds take a whole number of at least 1")
     presets = PRESETS if args.preset == "all" else args.preset.split(",")
     if any(p not in PRESETS for p in presets):
         fail(f"--preset takes demo, baby, small or all, got '{args.preset}'")
@@ -72,17 +83,24 @@ def main():
     common = ["--runs", str(args.runs), "--json"] + (["--steps", str(args.steps)] if args.steps else [])
 
     print(f"machine: {machine()}\n")
-    print("| preset | threads | TinyGPT tokens/s | PyTorch tokens/s | ratio | TinyGPT GFLOP/s | PyTorch GFLOP/s |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| preset | threads | TinyGPT tokens/s | PyTorch tokens/s | ratio | each round's ratio | TinyGPT GFLOP/s | PyTorch GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     raw = []
     for preset in presets:
         for threads in args.threads.split(","):
             settings = ["--preset", preset, "--threads", threads] + common
-            ours = run([gpt, "bench"] + settings)
-            theirs = run([sys.executable, os.path.join(ROOT, "bench", "torch_reference.py")] + settings)
-            raw += [ours, theirs]
+            rounds = []
+            for _ in range(args.rounds):
+                ours = run([gpt, "bench"] + settings)
+                theirs = run([sys.executable, os.path.join(ROOT, "bench", "torch_reference.py")] + settings)
+                raw += [ours, theirs]
+                rounds.append((ours, theirs))
+            ours = {key: median([o[key] for o, _ in rounds]) for key in ("tokens_per_s", "gflops")}
+            theirs = {key: median([t[key] for _, t in rounds]) for key in ("tokens_per_s", "gflops")}
+            ratios = [o["tokens_per_s"] / t["tokens_per_s"] for o, t in rounds]   # each round's two sides ran back to back
+            each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
             print(f"| {preset} | {threads} | {ours['tokens_per_s']:,.0f} | {theirs['tokens_per_s']:,.0f} | "
-                  f"{ours['tokens_per_s'] / theirs['tokens_per_s']:.2f} | {ours['gflops']:.1f} | {theirs['gflops']:.1f} |",
+                  f"{median(ratios):.2f} | {each} | {ours['gflops']:.1f} | {theirs['gflops']:.1f} |",
                   flush=True)
     if args.json:
         print()
