@@ -79,8 +79,8 @@ public struct Matrix: Equatable, Sendable {
         return result
     }
 
-    /// Element-wise `+=`: how gradients accumulate. (Kept out of line: reached through a key path,
-    /// inlined, its loop reloaded the array each step; on its own it runs as SIMD code.)
+    /// Element-wise `+=`: how gradients accumulate. (Kept out of line: inlined into some callers,
+    /// its loop reloaded the array at every number; compiled on its own, it runs as SIMD code.)
     @inline(never)
     public static func += (left: inout Matrix, right: Matrix) {
         precondition(left.rows == right.rows && left.cols == right.cols, "shapes \(left.shape) += \(right.shape)")
@@ -115,7 +115,8 @@ public func definitionProduct(_ a: Matrix, _ b: Matrix) -> Matrix {
 
 /// A triangle of zeros a product may skip. Attention's causal mask (chapter 05) makes its
 /// weights zero above the diagonal, and leaves its scores there unused; skipping them halves that
-/// work (how: appendix A1) and changes no bit of what is kept: a sum is the same without terms that are 0.
+/// work (how: appendix A1) and changes no bit of what is kept: a skipped step would be s + 0·b,
+/// and for a finite b that is s exactly.
 public enum Triangle: Sendable {
     case none
     case aboveDiagonalOfSelf     // self[i, j] = 0 for j > i (self as stored, before any transpose)

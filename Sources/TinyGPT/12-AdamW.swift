@@ -92,9 +92,9 @@ public struct AdamW: Sendable {
         for parameter in parameters {
             let g = factor < 1 ? gradient[keyPath: parameter.path] * factor : gradient[keyPath: parameter.path]   // clipped
             model.modify(parameter.path) { theta in
-                m.modify(parameter.path) { m in
-                    v.modify(parameter.path) { v in
-                        adamWUpdate(&theta, gradient: g, m: &m, v: &v, step: step, learningRate: eta,
+                m.modify(parameter.path) { mean in
+                    v.modify(parameter.path) { square in
+                        adamWUpdate(&theta, gradient: g, m: &mean, v: &square, step: step, learningRate: eta,
                                     decays: parameter.decays, settings: settings)
                     }
                 }

@@ -186,7 +186,8 @@ public enum FastProduct {
             }
         }
 
-        /// The register tile: C[i..<i+6, j..<j+16] (at `out`, rows m apart) in twelve SIMD8 accumulators, over k in `depth`.
+        /// The register tile: six rows by 16 columns j..<j+16 of C (or of a short tile's scratch), starting
+        /// at `out`, rows m apart, in twelve SIMD8 accumulators, over k in `depth`.
         /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
         /// `first`: start from 0, or add on to C's partial sums from earlier blocks of k.
         @inline(__always) func tile6x16(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,

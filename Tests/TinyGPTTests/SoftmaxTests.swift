@@ -43,4 +43,19 @@ import Testing
             }
         }
     }
+
+    @Test("the loss's probabilities are softmaxRows' bit for bit; a true token 120 behind costs 120, not ∞")
+    func lossProbabilities() {
+        var random = RandomGenerator(seed: 4)
+        let logits = Matrix.random(rows: 9, cols: 23, std: 3, random: &random)
+        let targets = (0..<9).map { $0 * 2 % 23 }
+        let (loss, saved) = CrossEntropy.forward(logits, targets: targets)
+        #expect(saved.probabilities.values == softmaxRows(logits).values)
+        // the same mean computed from those probabilities (1e-5: only rounding differs)
+        let fromProbabilities = -targets.enumerated().map { log(Double(saved.probabilities[$0.offset, $0.element])) }.reduce(0, +) / 9
+        #expect(abs(Double(loss) - fromProbabilities) < 1e-5)
+        // p of the true token is e⁻¹²⁰, 0 in Float; the loss still comes out exactly 120
+        let far = CrossEntropy.forward(Matrix(rows: 1, cols: 2, values: [0, 120]), targets: [0])
+        #expect(far.saved.probabilities[0, 0] == 0 && far.loss == 120)
+    }
 }
