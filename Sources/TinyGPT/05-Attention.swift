@@ -21,11 +21,11 @@ public func causalSoftmax(_ scores: Matrix) -> Matrix {
         // chapter 04's softmax, on keys 0...i only, written into row i in place
         var largest = scores[i, 0]
         for j in 0...i { largest = max(largest, scores[i, j]) }
+        for j in 0...i { weights[i, j] = scores[i, j] - largest }   // s_j − max
+        let start = i * weights.cols                                // where row i starts in weights.values
+        weights.exponentiate(start ... start + i)                   // exp(s_j − max), 8 at a time (appendix A1)
         var total: Float = 0
-        for j in 0...i {
-            weights[i, j] = exp(scores[i, j] - largest)            // exp(s_j − max)
-            total += weights[i, j]
-        }
+        for j in 0...i { total += weights[i, j] }
         for j in 0...i { weights[i, j] /= total }
     }
     return weights

@@ -25,9 +25,10 @@ public struct CrossEntropy: Sendable {
             // keeping its largest score and its sum of exponentials for the loss
             let row = t * V ..< (t + 1) * V
             let largest = logits.values[row].max() ?? 0
+            for i in row { probabilities.values[i] = logits.values[i] - largest }   // s_v − max
+            probabilities.exponentiate(row)                                         // exp(s_v − max), 8 at a time (A1)
             var sumOfExponentials: Float = 0, preciseSum: Double = 0
             for i in row {
-                probabilities.values[i] = exp(logits.values[i] - largest)          // exp(s_v − max)
                 sumOfExponentials += probabilities.values[i]
                 preciseSum += Double(probabilities.values[i])                       // the same sum, for the loss
             }
