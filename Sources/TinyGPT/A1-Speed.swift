@@ -351,3 +351,206 @@ extension Matrix {
         }
     }
 }
+
+// MARK: - Attention's small products, fused (chapter 05)
+// A head's products are tiny (the demo's S = Q_h·K_hᵀ is [32, 16]·[16, 32]), so `attend` spends
+// more time around them than in them: copying Q_h, K_h and V_h out of [Q | K | V], packing,
+// allocating, scaling into new matrices, writing Y_h back. These two functions compute the same
+// numbers in place, reading [Q | K | V] where it lies. They are not a new method: every sum runs
+// over the same terms, in the same order, with the same fused multiply-adds as the product above
+// (including a triangle's zeros, which add exactly nothing), and the softmax is chapter 05's, so
+// the results are the same bits as `attend` and `attendBackward` (tested).
+extension Attention {
+    /// `attend`, fused: one window's rows of [Q | K | V] → [Y_0 | … | Y_{H−1}] [T, C] and each head's A [T, T].
+    func attendFused(_ qkv: Matrix, rows: Range<Int>) -> (y: Matrix, weights: [Matrix]) {
+        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), stride = Fused.padded(T)
+        var y = Matrix(rows: T, cols: C)
+        var weights: [Matrix] = []
+        weights.reserveCapacity(heads)
+        var kT = [Float](repeating: 0, count: D * stride)              // K_hᵀ [D, T], rows padded to 16
+        var scores = [Float](repeating: 0, count: 4 * stride)          // four rows of S
+        qkv.values.withUnsafeBufferPointer { qkvBuffer in
+            let window = Fused.Rows(base: qkvBuffer.baseAddress! + rows.lowerBound * qkv.cols, stride: qkv.cols)
+            for h in 0..<heads {
+                let q = window.offset(h * D), k = window.offset(C + h * D), v = window.offset(2 * C + h * D)
+                var a = Matrix(rows: T, cols: T)
+                kT.withUnsafeMutableBufferPointer { Fused.transpose(k, rows: T, cols: D, into: $0.baseAddress!, stride: stride) }
+                a.values.withUnsafeMutableBufferPointer { aBuffer in
+                    let a = aBuffer.baseAddress!
+                    kT.withUnsafeBufferPointer { kTBuffer in
+                        scores.withUnsafeMutableBufferPointer { sBuffer in
+                            let kT = kTBuffer.baseAddress!, s = sBuffer.baseAddress!
+                            for i0 in Swift.stride(from: 0, to: T, by: 4) {
+                                // S[i, j] = (Σ_d Q[i, d]·K[j, d]) / √D for j ≤ i, rows i0 ..< i0 + 4
+                                let count = min(4, T - i0)
+                                Fused.combine(rows: count, width: min(stride, Fused.padded(i0 + count)), terms: 0..<D,
+                                              { r, d in q.row(i0 + r)[d] }, { d in kT + d * stride }, { r in s + r * stride })
+                                for r in 0..<count {
+                                    let i = i0 + r
+                                    for j in 0...i { a[i * T + j] = s[r * stride + j] * scale }
+                                }
+                            }
+                        }
+                    }
+                }
+                for i in 0..<T { Fused.causalSoftmaxRow(&a, i) }
+                y.values.withUnsafeMutableBufferPointer { yBuffer in
+                    a.values.withUnsafeBufferPointer { aBuffer in
+                        let a = aBuffer.baseAddress!, out = yBuffer.baseAddress!
+                        for i0 in Swift.stride(from: 0, to: T, by: 4) {     // Y_h[i, :] = Σ_{j ≤ i} A[i, j]·V_h[j, :]
+                            let count = min(4, T - i0)
+                            Fused.combine(rows: count, width: D, terms: 0 ..< i0 + count,
+                                          { r, j in a[(i0 + r) * T + j] }, { j in v.row(j) }, { r in out + (i0 + r) * C + h * D })
+                        }
+                    }
+                }
+                weights.append(a)
+            }
+        }
+        return (y, weights)
+    }
+
+    /// `attendBackward`, fused: one window's dY [T, C] → its rows of d[Q | K | V] [T, 3C].
+    func attendBackwardFused(_ dConcatenated: Matrix, _ saved: Saved, window b: Int, rows: Range<Int>) -> Matrix {
+        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), stride = Fused.padded(T)
+        var dqkv = Matrix(rows: T, cols: 3 * C)
+        var vT = [Float](repeating: 0, count: D * stride)              // V_hᵀ [D, T], rows padded to 16
+        var dA = [Float](repeating: 0, count: 4 * stride)              // four rows of dA
+        var dScores = Matrix(rows: T, cols: T)                         // dS: only j ≤ i is ever written
+        saved.qkv.values.withUnsafeBufferPointer { qkvBuffer in
+            dConcatenated.values.withUnsafeBufferPointer { dBuffer in
+                let window = Fused.Rows(base: qkvBuffer.baseAddress! + rows.lowerBound * saved.qkv.cols, stride: saved.qkv.cols)
+                let dYWindow = Fused.Rows(base: dBuffer.baseAddress! + rows.lowerBound * dConcatenated.cols, stride: dConcatenated.cols)
+                for h in 0..<heads {
+                    let q = window.offset(h * D), k = window.offset(C + h * D), v = window.offset(2 * C + h * D)
+                    let dY = dYWindow.offset(h * D)
+                    vT.withUnsafeMutableBufferPointer { Fused.transpose(v, rows: T, cols: D, into: $0.baseAddress!, stride: stride) }
+                    saved.weights[b * heads + h].values.withUnsafeBufferPointer { aBuffer in
+                        let a = aBuffer.baseAddress!
+                        dScores.values.withUnsafeMutableBufferPointer { dSBuffer in
+                            let dS = dSBuffer.baseAddress!
+                            vT.withUnsafeBufferPointer { vTBuffer in
+                                dA.withUnsafeMutableBufferPointer { dABuffer in
+                                    let vT = vTBuffer.baseAddress!, dA = dABuffer.baseAddress!
+                                    for i0 in Swift.stride(from: 0, to: T, by: 4) {
+                                        // dA[i, j] = Σ_d dY[i, d]·V[j, d] for j ≤ i, then chapter 05's softmax backward
+                                        let count = min(4, T - i0)
+                                        Fused.combine(rows: count, width: min(stride, Fused.padded(i0 + count)), terms: 0..<D,
+                                                      { r, d in dY.row(i0 + r)[d] }, { d in vT + d * stride }, { r in dA + r * stride })
+                                        for r in 0..<count {
+                                            let i = i0 + r, dARow = dA + r * stride
+                                            var dot: Float = 0
+                                            for j in 0...i { dot += a[i * T + j] * dARow[j] }
+                                            for j in 0...i { dS[i * T + j] = a[i * T + j] * (dARow[j] - dot) }
+                                        }
+                                    }
+                                }
+                            }
+                            dqkv.values.withUnsafeMutableBufferPointer { out in
+                                let base = out.baseAddress!
+                                for i0 in Swift.stride(from: 0, to: T, by: 4) {
+                                    // dQ_h[i, :] = (Σ_{j ≤ i} dS[i, j]·K_h[j, :]) / √D
+                                    let count = min(4, T - i0)
+                                    Fused.combine(rows: count, width: D, terms: 0 ..< i0 + count,
+                                                  { r, j in dS[(i0 + r) * T + j] }, { j in k.row(j) }, { r in base + (i0 + r) * 3 * C + h * D })
+                                    // dK_h[j, :] = (Σ_{i ≥ j} dS[i, j]·Q_h[i, :]) / √D,  dV_h[j, :] = Σ_{i ≥ j} A[i, j]·dY_h[i, :]
+                                    let j0 = i0
+                                    Fused.combine(rows: count, width: D, terms: j0 ..< T,
+                                                  { r, i in dS[i * T + j0 + r] }, { i in q.row(i) }, { r in base + (j0 + r) * 3 * C + C + h * D })
+                                    Fused.combine(rows: count, width: D, terms: j0 ..< T,
+                                                  { r, i in a[i * T + j0 + r] }, { i in dY.row(i) }, { r in base + (j0 + r) * 3 * C + 2 * C + h * D })
+                                    for r in 0..<count {
+                                        for d in 0..<D { base[(i0 + r) * 3 * C + h * D + d] *= scale }
+                                        for d in 0..<D { base[(i0 + r) * 3 * C + C + h * D + d] *= scale }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dqkv
+    }
+}
+
+/// The pieces of the fused attention.
+enum Fused {
+    /// Rows of a matrix seen from some column on: row i starts at base + i·stride.
+    struct Rows {
+        let base: UnsafePointer<Float>
+        let stride: Int
+        func offset(_ columns: Int) -> Rows { Rows(base: base + columns, stride: stride) }
+        func row(_ i: Int) -> UnsafePointer<Float> { base + i * stride }
+    }
+
+    /// n rounded up to a multiple of 16.
+    static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
+    /// out [cols, stride] = the transpose of `rows × cols` numbers of m (stride ≥ rows; the rest stays 0).
+    static func transpose(_ m: Rows, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        for r in 0..<rows { for c in 0..<cols { out[c * stride + r] = m.row(r)[c] } }
+    }
+
+    /// out(r)[c] = Σ_{t in terms} w(r, t)·y(t)[c] for rows r < `rows` (at most 4) and columns c < width,
+    /// t in order, one fused multiply-add per term: the arithmetic of the tile above.
+    /// Four rows by 16 columns at a time keep eight SIMD8 sums in flight. One sum alone would wait
+    /// on its own last multiply-add (4 cycles) at every term and leave the FMA units idle most of
+    /// the time; the tile above keeps twelve for the same reason.
+    @inline(__always)
+    static func combine(rows: Int, width: Int, terms: Range<Int>, _ w: (Int, Int) -> Float,
+                        _ y: (Int) -> UnsafePointer<Float>, _ out: (Int) -> UnsafeMutablePointer<Float>) {
+        func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self) }
+        func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+        }
+        var c = 0
+        if rows == 4 {
+            while c + 16 <= width {
+                var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
+                var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+                for t in terms {
+                    let row = y(t) + c, left = load(row), right = load(row + 8)
+                    let w0 = SIMD8(repeating: w(0, t)); a0.addProduct(w0, left); b0.addProduct(w0, right)
+                    let w1 = SIMD8(repeating: w(1, t)); a1.addProduct(w1, left); b1.addProduct(w1, right)
+                    let w2 = SIMD8(repeating: w(2, t)); a2.addProduct(w2, left); b2.addProduct(w2, right)
+                    let w3 = SIMD8(repeating: w(3, t)); a3.addProduct(w3, left); b3.addProduct(w3, right)
+                }
+                store(a0, out(0) + c); store(b0, out(0) + c + 8)
+                store(a1, out(1) + c); store(b1, out(1) + c + 8)
+                store(a2, out(2) + c); store(b2, out(2) + c + 8)
+                store(a3, out(3) + c); store(b3, out(3) + c + 8)
+                c += 16
+            }
+        }
+        // The edges: one row at a time, eight columns, then one.
+        for r in 0..<rows {
+            var d = c
+            while d + 8 <= width {
+                var sum = SIMD8<Float>()
+                for t in terms { sum.addProduct(SIMD8(repeating: w(r, t)), load(y(t) + d)) }
+                store(sum, out(r) + d)
+                d += 8
+            }
+            while d < width {
+                var sum: Float = 0
+                for t in terms { sum.addProduct(w(r, t), y(t)[d]) }
+                out(r)[d] = sum
+                d += 1
+            }
+        }
+    }
+
+    /// Chapter 05's causalSoftmax on row i of a, in place: the same operations in the same order.
+    @inline(__always)
+    static func causalSoftmaxRow(_ a: inout Matrix, _ i: Int) {
+        let start = i * a.cols
+        var largest = a.values[start]
+        for j in 0...i { largest = max(largest, a.values[start + j]) }
+        for j in 0...i { a.values[start + j] -= largest }
+        a.exponentiate(start ... start + i)
+        var total: Float = 0
+        for j in 0...i { total += a.values[start + j] }
+        for j in 0...i { a.values[start + j] /= total }
+    }
+}

@@ -29,6 +29,26 @@ import Testing
         }
     }
 
+    @Test("the fused attention (appendix A1) gives attend's and attendBackward's bits",
+          arguments: [(1, 8, 1), (5, 8, 2), (7, 6, 3), (13, 24, 2), (32, 64, 4), (33, 48, 3), (64, 128, 4)])
+    func fusedIsTheSame(T: Int, width: Int, heads: Int) {
+        // head widths 1 to 32: SIMD8 chunks and scalar tails; T not a multiple of 8 or 6
+        var random = RandomGenerator(seed: UInt64(T * 100 + width))
+        let attention = randomAttention(width: width, heads: heads, seed: 5)
+        let qkv = Matrix.random(rows: 2 * T, cols: 3 * width, std: 1.5, random: &random)
+        let dY = Matrix.random(rows: 2 * T, cols: width, std: 1, random: &random)
+        for b in 0..<2 {
+            let rows = b * T ..< (b + 1) * T
+            let plain = attention.attend(qkv, rows: rows), fused = attention.attendFused(qkv, rows: rows)
+            #expect(fused.y.values == plain.y.values)
+            #expect(fused.weights.map(\.values) == plain.weights.map(\.values))
+            let saved = Attention.Saved(input: qkv, qkv: qkv, weights: Array(repeating: plain.weights, count: 2).flatMap { $0 },
+                                        concatenated: dY)
+            #expect(attention.attendBackwardFused(dY, saved, window: b, rows: rows).values
+                    == attention.attendBackward(dY, saved, window: b, rows: rows).values)
+        }
+    }
+
     @Test("a 2-head attention equals two 1-head attentions on its column blocks, summed through W_O (1e-5)")
     func twoHeadsAreTwoOneHeads() {
         var random = RandomGenerator(seed: 4)
