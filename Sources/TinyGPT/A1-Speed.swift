@@ -80,16 +80,26 @@ public enum FastProduct {
         let k = transposed ? b.cols : b.rows, m = transposed ? b.rows : b.cols
         let count = (m + tileCols - 1) / tileCols
         return [Float](unsafeUninitializedCapacity: count * k * tileCols) { buffer, initialized in
-            for strip in 0..<count {
-                let first = strip * tileCols, width = min(tileCols, m - first)     // columns first ..< first + width
-                for p in 0..<k {
-                    let row = (strip * k + p) * tileCols
+            b.values.withUnsafeBufferPointer { source in
+                let from = source.baseAddress!
+                for strip in 0..<count {
+                    let first = strip * tileCols, width = min(tileCols, m - first)     // columns first ..< first + width
+                    let to = buffer.baseAddress! + strip * k * tileCols                // the strip: row p at to + p·16
+                    if width < tileCols { (to).initialize(repeating: 0, count: k * tileCols) }
                     if transposed {
-                        for c in 0..<width { buffer[row + c] = b.values[(first + c) * k + p] }
+                        // row first + c of b is column c of the strip: read along it, write every 16th number
+                        for c in 0..<width {
+                            let column = from + (first + c) * k
+                            for p in 0..<k { to[p * tileCols + c] = column[p] }
+                        }
+                    } else if width == tileCols {
+                        for p in 0..<k {                                                // 16 numbers in a row: one copy
+                            UnsafeMutableRawPointer(to + p * tileCols).storeBytes(
+                                of: UnsafeRawPointer(from + p * m + first).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        }
                     } else {
-                        for c in 0..<width { buffer[row + c] = b.values[p * m + first + c] }
+                        for p in 0..<k { for c in 0..<width { to[p * tileCols + c] = from[p * m + first + c] } }
                     }
-                    for c in width..<tileCols { buffer[row + c] = 0 }
                 }
             }
             initialized = count * k * tileCols
