@@ -37,11 +37,19 @@ public struct OptimizerSettings: Equatable, Sendable {
 
 /// √(Σ over every matrix and every number of g²): the length of the whole gradient as one vector.
 public func globalNorm(_ gradients: [Matrix]) -> Float {
-    var sumOfSquares: Double = 0
+    // Eight running sums side by side, number i of a matrix going to sum i % 8, added at the end:
+    // one running sum would wait for its own last addition at every number. (Each square is
+    // exact in Double; only the order of the additions differs, far below Float's last digit.)
+    var sums = SIMD8<Double>()
     for gradient in gradients {
-        for g in gradient.values { sumOfSquares += Double(g) * Double(g) }
+        let g = gradient.values, whole = g.count / 8 * 8
+        for i in stride(from: 0, to: whole, by: 8) {
+            let x = SIMD8<Double>(SIMD8<Float>(g[i ..< i + 8]))
+            sums.addProduct(x, x)
+        }
+        for i in whole ..< g.count { sums[0] += Double(g[i]) * Double(g[i]) }
     }
-    return Float(sumOfSquares.squareRoot())
+    return Float(sums.sum().squareRoot())
 }
 
 /// The factor that brings a gradient of length `norm` down to at most `clip` (1 when already shorter).
