@@ -88,8 +88,8 @@ public struct Matrix: Equatable, Sendable {
     }
 
     /// Every element times `scale`.
-    public static func * (matrix: Matrix, scale: Float) -> Matrix {
-        var result = matrix
+    public static func * (matrix: consuming Matrix, scale: Float) -> Matrix {
+        var result = matrix          // `consuming`: a temporary on the left is scaled in place, not copied
         for i in 0..<result.values.count { result.values[i] *= scale }
         return result
     }

@@ -29,45 +29,39 @@ public struct LayerNorm: Sendable {
 
     /// x [N, C] → y [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
-        let width = x.cols
-        var normalized = Matrix(rows: x.rows, cols: width), y = normalized
-        var inverseStd = [Float](repeating: 0, count: x.rows)
+        let width = x.cols, n = Float(width)
+        // Sums along each row, c = 0, 1, 2… in order (eight rows side by side: appendix A1)
+        let mean = rowSums(rows: x.rows, cols: width) { t, c in x[t, c] }.map { $0 / n }             // μ, one per row
+        let variance = rowSums(rows: x.rows, cols: width) { t, c in (x[t, c] - mean[t]) * (x[t, c] - mean[t]) }
+            .map { $0 / n }                                                                          // σ²
+        let inverseStd = variance.map { 1 / ($0 + epsilon).squareRoot() }                           // 1/√(σ² + ε)
+        var normalized = Matrix(rows: x.rows, cols: width), y = Matrix(rows: x.rows, cols: width)
         for t in 0..<x.rows {
-            var mean: Float = 0
-            for c in 0..<width { mean += x[t, c] }
-            mean /= Float(width)                                           // μ
-            var variance: Float = 0
-            for c in 0..<width { variance += (x[t, c] - mean) * (x[t, c] - mean) }
-            variance /= Float(width)                                       // σ²
-            inverseStd[t] = 1 / (variance + epsilon).squareRoot()          // 1/√(σ² + ε)
-            for c in 0..<width {
-                normalized[t, c] = (x[t, c] - mean) * inverseStd[t]        // x̂
-                y[t, c] = gamma[0, c] * normalized[t, c] + beta[0, c]      // γ ⊙ x̂ + β
-            }
+            let mu = mean[t], s = inverseStd[t]
+            for c in 0..<width { normalized[t, c] = (x[t, c] - mu) * s }                          // x̂
+            for c in 0..<width { y[t, c] = gamma[0, c] * normalized[t, c] + beta[0, c] }          // γ ⊙ x̂ + β
         }
         return (y, Saved(normalized: normalized, inverseStd: inverseStd))
     }
 
     /// dy [N, C] → dx [N, C]; adds into gradient.gamma and gradient.beta [1, C].
     public func backward(_ dy: Matrix, _ saved: Saved, into gradient: inout LayerNorm) -> Matrix {
-        let width = dy.cols
+        let width = dy.cols, n = Float(width), xHat = saved.normalized
+        // y = γ ⊙ x̂ + β  →  dx̂ = dy ⊙ γ, and per row the two means the formula below needs
+        let meanDxHat = rowSums(rows: dy.rows, cols: width) { t, c in dy[t, c] * gamma[0, c] }.map { $0 / n }
+        let meanDxHatTimesXHat = rowSums(rows: dy.rows, cols: width) { t, c in dy[t, c] * gamma[0, c] * xHat[t, c] }
+            .map { $0 / n }
         var dx = Matrix(rows: dy.rows, cols: width)
         for t in 0..<dy.rows {
-            // y = γ ⊙ x̂ + β  →  dγ += dy ⊙ x̂,  dβ += dy,  dx̂ = dy ⊙ γ
-            var meanDxHat: Float = 0, meanDxHatTimesXHat: Float = 0
             for c in 0..<width {
-                let xHat = saved.normalized[t, c], dxHat = dy[t, c] * gamma[0, c]
-                gradient.gamma[0, c] += dy[t, c] * xHat
-                gradient.beta[0, c] += dy[t, c]
-                meanDxHat += dxHat
-                meanDxHatTimesXHat += dxHat * xHat
+                gradient.gamma[0, c] += dy[t, c] * xHat[t, c]      // dγ += dy ⊙ x̂ (every row uses the same γ)
+                gradient.beta[0, c] += dy[t, c]                    // dβ += dy
             }
-            meanDxHat /= Float(width)
-            meanDxHatTimesXHat /= Float(width)
             // x̂ = (x − μ) / √(σ² + ε)  →  dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)) / √(σ² + ε)
+            let mean1 = meanDxHat[t], mean2 = meanDxHatTimesXHat[t], inverseStd = saved.inverseStd[t]
             for c in 0..<width {
-                let xHat = saved.normalized[t, c], dxHat = dy[t, c] * gamma[0, c]
-                dx[t, c] = (dxHat - meanDxHat - xHat * meanDxHatTimesXHat) * saved.inverseStd[t]
+                let dxHat = dy[t, c] * gamma[0, c]
+                dx[t, c] = (dxHat - mean1 - xHat[t, c] * mean2) * inverseStd
             }
         }
         return dx

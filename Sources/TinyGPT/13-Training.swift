@@ -92,15 +92,15 @@ extension GPT {
     public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: GPT) {
         let windows = ids.count / T, groups = max(1, min(shards, windows))
         guard groups > 1 else { return lossAndGradient(ids: ids, targets: targets, windowLength: T) }
-        let results = FastProduct.map(groups) { g in
+        var results = FastProduct.map(groups) { g in
             let rows = windows * g / groups * T ..< windows * (g + 1) / groups * T      // whole windows
             let share = Float(rows.count) / Float(ids.count)                           // this group's part of the mean
             let (logits, saved) = forward(Array(ids[rows]), windowLength: T)
             let (loss, lossSaved) = CrossEntropy.forward(logits, targets: Array(targets[rows]))
             return (loss * share, backward(CrossEntropy.backward(lossSaved) * share, saved, windowLength: T).gradient)
         }
-        var (loss, gradient) = results[0]
-        for (groupLoss, groupGradient) in results.dropFirst() {
+        var (loss, gradient) = results.removeFirst()     // moved out, not shared: the += below writes in place
+        for (groupLoss, groupGradient) in results {
             loss += groupLoss
             for parameter in parameters { gradient.modify(parameter.path) { $0 += groupGradient[keyPath: parameter.path] } }
         }

@@ -109,6 +109,20 @@ import Foundation
         }
     }
 
+    @Test("rowSums adds each row as a plain loop does: the same bits, for 1 to 21 rows")
+    func rowSumsAreSequential() {
+        var random = RandomGenerator(seed: 21)
+        for rows in [1, 7, 8, 9, 16, 21] {
+            let m = Matrix.random(rows: rows, cols: 37, std: 3, random: &random)
+            let sums = rowSums(rows: rows, cols: 37) { t, c in m[t, c] * m[t, c] }
+            for t in 0..<rows {
+                var plain: Float = 0
+                for c in 0..<37 { plain += m[t, c] * m[t, c] }
+                #expect(sums[t] == plain)
+            }
+        }
+    }
+
     @Test("a linear step is X·W + b with W [in, out]: a worked example of three tokens")
     func linearByHand() {
         // Three tokens (rows) of width 2, to width 3.
