@@ -90,9 +90,15 @@ def main():
         for threads in args.threads.split(","):
             settings = ["--preset", preset, "--threads", threads] + common
             rounds = []
-            for _ in range(args.rounds):
-                ours = run([gpt, "bench"] + settings)
-                theirs = run([sys.executable, os.path.join(ROOT, "bench", "torch_reference.py")] + settings)
+            for r in range(args.rounds):
+                # Which side goes first alternates, so a machine that slows down (or speeds up) over
+                # a round does not always favour the same side.
+                swift = lambda: run([gpt, "bench"] + settings)
+                torch = lambda: run([sys.executable, os.path.join(ROOT, "bench", "torch_reference.py")] + settings)
+                if r % 2 == 0:
+                    ours = swift(); theirs = torch()
+                else:
+                    theirs = torch(); ours = swift()
                 raw += [ours, theirs]
                 rounds.append((ours, theirs))
             ours = {key: median([o[key] for o, _ in rounds]) for key in ("tokens_per_s", "gflops")}

@@ -23,7 +23,7 @@ public func causalSoftmax(_ scores: Matrix) -> Matrix {
         for j in 0...i { largest = max(largest, scores[i, j]) }
         for j in 0...i { weights[i, j] = scores[i, j] - largest }   // s_j − max
         let start = i * weights.cols                                // where row i starts in weights.values
-        weights.exponentiate(start ... start + i)                   // exp(s_j − max), 8 at a time (appendix A1)
+        weights.exponentiate(start ... start + i)                   // exp(s_j − max), 8 at a time (appendix A2)
         var total: Float = 0
         for j in 0...i { total += weights[i, j] }
         for j in 0...i { weights[i, j] /= total }
@@ -76,7 +76,7 @@ public struct Attention: Sendable {
     public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
         let qkv = cAttn.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
         // Each window on its own (several windows at once on several cores: appendix A1), by
-        // attendFused: `attend` below, computed in place, the same bits, faster (appendix A1).
+        // attendFused: `attend` below, computed in place, the same bits, faster (appendix A2).
         let windows = FastProduct.map(x.rows / T) { b in attendFused(qkv, rows: b * T ..< (b + 1) * T) }
         var concatenated = Matrix(rows: x.rows, cols: width)
         for (b, window) in windows.enumerated() { concatenated.setBlock(window.y, row: b * T, col: 0) }
@@ -107,7 +107,7 @@ public struct Attention: Sendable {
     public func backward(_ dOut: Matrix, _ saved: Saved, windowLength T: Int, into gradient: inout Attention) -> Matrix {
         // out = Y·W_O + b  →  dY = dOut·W_Oᵀ (and dW_O, db)
         let dConcatenated = cProj.backward(dOut, input: saved.concatenated, into: &gradient.cProj)
-        let dWindows = FastProduct.map(dOut.rows / T) { b in     // `attendBackward` below, fused (A1)
+        let dWindows = FastProduct.map(dOut.rows / T) { b in     // `attendBackward` below, fused (A2)
             attendBackwardFused(dConcatenated, saved, window: b, rows: b * T ..< (b + 1) * T)
         }
         var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)

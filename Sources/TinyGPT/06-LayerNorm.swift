@@ -30,7 +30,7 @@ public struct LayerNorm: Sendable {
     /// x [N, C] → y [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
         let width = x.cols, n = Float(width)
-        // Sums along each row, c = 0, 1, 2… in order (eight rows side by side: appendix A1)
+        // Sums along each row, c = 0, 1, 2… in order (eight rows side by side: appendix A2)
         let mean = rowSums(rows: x.rows, cols: width) { t, c in x[t, c] }.map { $0 / n }             // μ, one per row
         let variance = rowSums(rows: x.rows, cols: width) { t, c in (x[t, c] - mean[t]) * (x[t, c] - mean[t]) }
             .map { $0 / n }                                                                          // σ²

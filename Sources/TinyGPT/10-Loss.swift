@@ -26,7 +26,7 @@ public struct CrossEntropy: Sendable {
             let row = t * V ..< (t + 1) * V
             let largest = logits.values[row].max() ?? 0
             for i in row { probabilities.values[i] = logits.values[i] - largest }   // s_v − max
-            probabilities.exponentiate(row)                                         // exp(s_v − max), 8 at a time (A1)
+            probabilities.exponentiate(row)                                         // exp(s_v − max), 8 at a time (A2)
             var sumOfExponentials: Float = 0, preciseSum: Double = 0
             for i in row {
                 sumOfExponentials += probabilities.values[i]
