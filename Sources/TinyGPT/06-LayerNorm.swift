@@ -58,7 +58,7 @@ public struct LayerNorm: Sendable {
                 gradient.beta[0, c] += dy[t, c]                    // dβ += dy
             }
             // x̂ = (x − μ) / √(σ² + ε)  →  dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)) / √(σ² + ε)
-            let mean1 = meanDxHat[t], mean2 = meanDxHatTimesXHat[t], inverseStd = saved.inverseStd[t]
+            let mean1 = meanDxHat[t], mean2 = meanDxHatTimesXHat[t], inverseStd = saved.inverseStd[t]   // row t's
             for c in 0..<width {
                 let dxHat = dy[t, c] * gamma[0, c]
                 dx[t, c] = (dxHat - mean1 - xHat[t, c] * mean2) * inverseStd
