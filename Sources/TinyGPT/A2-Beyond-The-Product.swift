@@ -119,31 +119,25 @@ public func rowSums(rows: Int, cols: Int, _ term: (Int, Int) -> Float) -> [Float
 extension Attention {
     /// `attend`, fused: one window's rows of [Q | K | V] → [Y_0 | … | Y_{H−1}] [T, C] and each head's A [T, T].
     func attendFused(_ qkv: Matrix, rows: Range<Int>) -> (y: Matrix, weights: [Matrix]) {
-        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), stride = Fused.padded(T)
+        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), Tpad = Fused.padded(T)
+        let kT = Fused.scratch(D * Tpad), s = Fused.scratch(4 * Tpad)   // K_hᵀ [D, Tpad]; four rows of S
+        defer { kT.deallocate(); s.deallocate() }
         var y = Matrix(rows: T, cols: C)
         var weights: [Matrix] = []
-        weights.reserveCapacity(heads)
-        var kT = [Float](repeating: 0, count: D * stride)              // K_hᵀ [D, T], rows padded to 16
-        var scores = [Float](repeating: 0, count: 4 * stride)          // four rows of S
         qkv.values.withUnsafeBufferPointer { qkvBuffer in
             let window = Fused.Rows(base: qkvBuffer.baseAddress! + rows.lowerBound * qkv.cols, stride: qkv.cols)
             for h in 0..<heads {
                 let q = window.offset(h * D), k = window.offset(C + h * D), v = window.offset(2 * C + h * D)
+                Fused.transpose(k, rows: T, cols: D, into: kT, stride: Tpad)
                 var a = Matrix(rows: T, cols: T)
-                kT.withUnsafeMutableBufferPointer { Fused.transpose(k, rows: T, cols: D, into: $0.baseAddress!, stride: stride) }
                 a.values.withUnsafeMutableBufferPointer { aBuffer in
                     let a = aBuffer.baseAddress!
-                    kT.withUnsafeBufferPointer { kTBuffer in
-                        scores.withUnsafeMutableBufferPointer { sBuffer in
-                            let kT = kTBuffer.baseAddress!, s = sBuffer.baseAddress!
-                            for i0 in Swift.stride(from: 0, to: T, by: 4) {
-                                // S[i, j] = (Σ_d Q[i, d]·K[j, d]) / √D for j ≤ i, rows i0 ..< i0 + 4
-                                let count = Fused.rowsTimesTransposed(q, from: i0, of: T, depth: D, kT, stride: stride, into: s)
-                                for r in 0..<count {
-                                    let i = i0 + r
-                                    for j in 0...i { a[i * T + j] = s[r * stride + j] * scale }
-                                }
-                            }
+                    for i0 in stride(from: 0, to: T, by: 4) {
+                        // S[i, j] = (Σ_d Q[i, d]·K[j, d]) / √D for j ≤ i, rows i0 ..< i0 + 4
+                        let count = Fused.rowsTimesTransposed(q, from: i0, of: T, depth: D, kT, stride: Tpad, into: s)
+                        for r in 0..<count {
+                            let i = i0 + r
+                            for j in 0...i { a[i * T + j] = s[r * Tpad + j] * scale }
                         }
                     }
                 }
@@ -151,7 +145,7 @@ extension Attention {
                 y.values.withUnsafeMutableBufferPointer { yBuffer in
                     a.values.withUnsafeBufferPointer { aBuffer in
                         let a = aBuffer.baseAddress!, out = yBuffer.baseAddress!
-                        for i0 in Swift.stride(from: 0, to: T, by: 4) {     // Y_h[i, :] = Σ_{j ≤ i} A[i, j]·V_h[j, :]
+                        for i0 in stride(from: 0, to: T, by: 4) {       // Y_h[i, :] = Σ_{j ≤ i} A[i, j]·V_h[j, :]
                             let count = min(4, T - i0)
                             Fused.combine(rows: count, width: D, terms: 0 ..< i0 + count,
                                           { r, j in a[(i0 + r) * T + j] }, { j in v.row(j) }, { r in out + (i0 + r) * C + h * D })
@@ -166,55 +160,47 @@ extension Attention {
 
     /// `attendBackward`, fused: one window's dY [T, C] → its rows of d[Q | K | V] [T, 3C].
     func attendBackwardFused(_ dConcatenated: Matrix, _ saved: Saved, window b: Int, rows: Range<Int>) -> Matrix {
-        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), stride = Fused.padded(T)
+        let T = rows.count, D = headWidth, C = width, scale = 1 / Float(D).squareRoot(), Tpad = Fused.padded(T)
+        let vT = Fused.scratch(D * Tpad), dA = Fused.scratch(4 * Tpad)  // V_hᵀ [D, Tpad]; four rows of dA
+        let dS = Fused.scratch(T * T)                                    // dS [T, T]: only j ≤ i is written and read
+        defer { vT.deallocate(); dA.deallocate(); dS.deallocate() }
         var dqkv = Matrix(rows: T, cols: 3 * C)
-        var vT = [Float](repeating: 0, count: D * stride)              // V_hᵀ [D, T], rows padded to 16
-        var dA = [Float](repeating: 0, count: 4 * stride)              // four rows of dA
-        var dScores = Matrix(rows: T, cols: T)                         // dS: only j ≤ i is ever written
         saved.qkv.values.withUnsafeBufferPointer { qkvBuffer in
             dConcatenated.values.withUnsafeBufferPointer { dBuffer in
-                let window = Fused.Rows(base: qkvBuffer.baseAddress! + rows.lowerBound * saved.qkv.cols, stride: saved.qkv.cols)
-                let dYWindow = Fused.Rows(base: dBuffer.baseAddress! + rows.lowerBound * dConcatenated.cols, stride: dConcatenated.cols)
-                for h in 0..<heads {
-                    let q = window.offset(h * D), k = window.offset(C + h * D), v = window.offset(2 * C + h * D)
-                    let dY = dYWindow.offset(h * D)
-                    vT.withUnsafeMutableBufferPointer { Fused.transpose(v, rows: T, cols: D, into: $0.baseAddress!, stride: stride) }
-                    saved.weights[b * heads + h].values.withUnsafeBufferPointer { aBuffer in
-                        let a = aBuffer.baseAddress!
-                        dScores.values.withUnsafeMutableBufferPointer { dSBuffer in
-                            let dS = dSBuffer.baseAddress!
-                            vT.withUnsafeBufferPointer { vTBuffer in
-                                dA.withUnsafeMutableBufferPointer { dABuffer in
-                                    let vT = vTBuffer.baseAddress!, dA = dABuffer.baseAddress!
-                                    for i0 in Swift.stride(from: 0, to: T, by: 4) {
-                                        // dA[i, j] = Σ_d dY[i, d]·V[j, d] for j ≤ i, then chapter 05's softmax backward
-                                        let count = Fused.rowsTimesTransposed(dY, from: i0, of: T, depth: D, vT, stride: stride, into: dA)
-                                        for r in 0..<count {
-                                            let i = i0 + r, dARow = dA + r * stride
-                                            var dot: Float = 0
-                                            for j in 0...i { dot += a[i * T + j] * dARow[j] }
-                                            for j in 0...i { dS[i * T + j] = a[i * T + j] * (dARow[j] - dot) }
-                                        }
-                                    }
+                dqkv.values.withUnsafeMutableBufferPointer { out in
+                    let window = Fused.Rows(base: qkvBuffer.baseAddress! + rows.lowerBound * saved.qkv.cols, stride: saved.qkv.cols)
+                    let dYWindow = Fused.Rows(base: dBuffer.baseAddress! + rows.lowerBound * dConcatenated.cols, stride: dConcatenated.cols)
+                    let base = out.baseAddress!
+                    for h in 0..<heads {
+                        let q = window.offset(h * D), k = window.offset(C + h * D), v = window.offset(2 * C + h * D)
+                        let dY = dYWindow.offset(h * D)
+                        Fused.transpose(v, rows: T, cols: D, into: vT, stride: Tpad)
+                        saved.weights[b * heads + h].values.withUnsafeBufferPointer { aBuffer in
+                            let a = aBuffer.baseAddress!
+                            for i0 in stride(from: 0, to: T, by: 4) {
+                                // dA[i, j] = Σ_d dY[i, d]·V[j, d] for j ≤ i, then chapter 05's softmax backward
+                                let count = Fused.rowsTimesTransposed(dY, from: i0, of: T, depth: D, vT, stride: Tpad, into: dA)
+                                for r in 0..<count {
+                                    let i = i0 + r, dARow = dA + r * Tpad
+                                    var dot: Float = 0
+                                    for j in 0...i { dot += a[i * T + j] * dARow[j] }
+                                    for j in 0...i { dS[i * T + j] = a[i * T + j] * (dARow[j] - dot) }
                                 }
                             }
-                            dqkv.values.withUnsafeMutableBufferPointer { out in
-                                let base = out.baseAddress!
-                                for i0 in Swift.stride(from: 0, to: T, by: 4) {
-                                    // dQ_h[i, :] = (Σ_{j ≤ i} dS[i, j]·K_h[j, :]) / √D
-                                    let count = min(4, T - i0)
-                                    Fused.combine(rows: count, width: D, terms: 0 ..< i0 + count,
-                                                  { r, j in dS[(i0 + r) * T + j] }, { j in k.row(j) }, { r in base + (i0 + r) * 3 * C + h * D })
-                                    // dK_h[j, :] = (Σ_{i ≥ j} dS[i, j]·Q_h[i, :]) / √D,  dV_h[j, :] = Σ_{i ≥ j} A[i, j]·dY_h[i, :]
-                                    let j0 = i0
-                                    Fused.combine(rows: count, width: D, terms: j0 ..< T,
-                                                  { r, i in dS[i * T + j0 + r] }, { i in q.row(i) }, { r in base + (j0 + r) * 3 * C + C + h * D })
-                                    Fused.combine(rows: count, width: D, terms: j0 ..< T,
-                                                  { r, i in a[i * T + j0 + r] }, { i in dY.row(i) }, { r in base + (j0 + r) * 3 * C + 2 * C + h * D })
-                                    for r in 0..<count {
-                                        for d in 0..<D { base[(i0 + r) * 3 * C + h * D + d] *= scale }
-                                        for d in 0..<D { base[(i0 + r) * 3 * C + C + h * D + d] *= scale }
-                                    }
+                            for i0 in stride(from: 0, to: T, by: 4) {
+                                // dQ_h[i, :] = (Σ_{j ≤ i} dS[i, j]·K_h[j, :]) / √D
+                                let count = min(4, T - i0)
+                                Fused.combine(rows: count, width: D, terms: 0 ..< i0 + count,
+                                              { r, j in dS[(i0 + r) * T + j] }, { j in k.row(j) }, { r in base + (i0 + r) * 3 * C + h * D })
+                                // dK_h[j, :] = (Σ_{i ≥ j} dS[i, j]·Q_h[i, :]) / √D,  dV_h[j, :] = Σ_{i ≥ j} A[i, j]·dY_h[i, :]
+                                let j0 = i0
+                                Fused.combine(rows: count, width: D, terms: j0 ..< T,
+                                              { r, i in dS[i * T + j0 + r] }, { i in q.row(i) }, { r in base + (j0 + r) * 3 * C + C + h * D })
+                                Fused.combine(rows: count, width: D, terms: j0 ..< T,
+                                              { r, i in a[i * T + j0 + r] }, { i in dY.row(i) }, { r in base + (j0 + r) * 3 * C + 2 * C + h * D })
+                                for r in 0..<count {
+                                    for d in 0..<D { base[(i0 + r) * 3 * C + h * D + d] *= scale }
+                                    for d in 0..<D { base[(i0 + r) * 3 * C + C + h * D + d] *= scale }
                                 }
                             }
                         }
@@ -238,6 +224,13 @@ enum Fused {
 
     /// n rounded up to a multiple of 16.
     static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
+    /// A buffer of n zeros that lives only inside one call (the caller deallocates it).
+    static func scratch(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        buffer.initialize(repeating: 0, count: n)
+        return buffer
+    }
 
     /// out [cols, stride] = the transpose of `rows × cols` numbers of m (stride ≥ rows; the rest stays 0).
     static func transpose(_ m: Rows, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
