@@ -7,7 +7,8 @@ import Dispatch
 // `definitionProduct` computes, C = A·B (up to rounding: a fused multiply-add rounds once where
 // the plain loop rounds twice), with four ideas:
 //   1. Register tiles: a 6×16 block of C lives in twelve SIMD8 registers while k runs, so each
-//      number loaded from A or B is used 16 or 6 times instead of once.
+//      number loaded from A or B is used 16 or 6 times instead of once. (With AVX-512 the block is
+//      6×32, in twelve registers of 16.)
 //   2. Fused multiply-add: acc += a·b in one instruction (needs AVX2/FMA codegen: Package.swift).
 //   3. Cache blocks: k is taken 256 at a time, so the six rows of A a tile reads (6 KB) stay in
 //      the fastest cache while they meet every strip of B. A tile leaves its partial sums in C
@@ -21,8 +22,13 @@ public enum FastProduct {
     /// results do not depend on it (see 4. above).
     nonisolated(unsafe) public static var threads = 1
 
+#if WIDE_TILES
+    typealias Vector = SIMD16<Float> // one AVX-512 register (Package.swift)
+#else
+    typealias Vector = SIMD8<Float>  // one AVX2 register, or two on arm64
+#endif
     static let tileRows = 6          // rows of C per register tile
-    static let tileCols = 16         // columns of C per register tile: two SIMD8<Float>
+    static let tileCols = 2 * Vector.scalarCount   // columns of C per register tile: 16, or 32 with AVX-512
     static let depthBlock = 256      // k values per cache block
     /// Below this many multiply-adds a second thread costs more (~40 µs to start) than it saves.
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
@@ -70,10 +76,10 @@ public enum FastProduct {
         return Matrix(rows: n, cols: m, values: values)
     }
 
-    /// B [k, m] re-laid as strips of 16 columns, each strip k rows of 16 contiguous numbers, so a
+    /// B [k, m] re-laid as strips of W = 16 (or 32) columns, each strip k rows of W contiguous numbers, so a
     /// tile reads B from consecutive memory (the hardware prefetcher's favourite) instead of
     /// jumping m numbers per row. The last strip is padded with zeros when m is not a multiple
-    /// of 16. With `transposed`, b is [m, k] and B = bᵀ: row j of b becomes column j of a strip,
+    /// of W. With `transposed`, b is [m, k] and B = bᵀ: row j of b becomes column j of a strip,
     /// so Bᵀ is never built on its own.
     static func packStrips(_ b: Matrix, transposed: Bool) -> [Float] {
         let k = transposed ? b.cols : b.rows, m = transposed ? b.rows : b.cols
@@ -83,18 +89,21 @@ public enum FastProduct {
                 let from = source.baseAddress!
                 for strip in 0..<count {
                     let first = strip * tileCols, width = min(tileCols, m - first)     // columns first ..< first + width
-                    let to = buffer.baseAddress! + strip * k * tileCols                // the strip: row p at to + p·16
+                    let to = buffer.baseAddress! + strip * k * tileCols                // the strip: row p at to + p·W
                     if width < tileCols { (to).initialize(repeating: 0, count: k * tileCols) }
                     if transposed {
-                        // row first + c of b is column c of the strip: read along it, write every 16th number
+                        // row first + c of b is column c of the strip: read along it, write every W-th number
                         for c in 0..<width {
                             let column = from + (first + c) * k
                             for p in 0..<k { to[p * tileCols + c] = column[p] }
                         }
                     } else if width == tileCols {
-                        for p in 0..<k {                                                // 16 numbers in a row: one copy
-                            UnsafeMutableRawPointer(to + p * tileCols).storeBytes(
-                                of: UnsafeRawPointer(from + p * m + first).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        func copy(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>) {   // one Vector
+                            UnsafeMutableRawPointer(to).storeBytes(of: UnsafeRawPointer(from).loadUnaligned(as: Vector.self), as: Vector.self)
+                        }
+                        let h = tileCols / 2
+                        for p in 0..<k {                                                // W numbers in a row: two copies
+                            copy(from + p * m + first, to + p * tileCols); copy(from + p * m + first + h, to + p * tileCols + h)
                         }
                     } else {
                         for p in 0..<k { for c in 0..<width { to[p * tileCols + c] = from[p * m + first + c] } }
@@ -108,7 +117,7 @@ public enum FastProduct {
     /// Raw views of A, B and C for one product. Each thread writes only its own rows of C.
     struct Operands: @unchecked Sendable {
         let a: UnsafePointer<Float>          // A(i, p) at a[i·aRowStep + p·aColumnStep]
-        let strips: UnsafePointer<Float>     // B(p, j) at strips[(j / 16 · k + p) · 16 + j % 16] (packStrips)
+        let strips: UnsafePointer<Float>     // B(p, j) at strips[(j / W · k + p) · W + j % W] (packStrips)
         let c: UnsafeMutablePointer<Float>   // [n, m]
         let k: Int
         let m: Int
@@ -131,50 +140,51 @@ public enum FastProduct {
         /// The columns of C wanted in `rows`: all of them, or with `lowerC`, j < the last row + 1.
         @inline(__always) func columns(_ rows: Range<Int>) -> Int { lowerC ? min(m, rows.upperBound) : m }
 
-        @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
-            UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+        @inline(__always) func load<V: SIMD>(_ pointer: UnsafePointer<Float>) -> V where V.Scalar == Float {
+            UnsafeRawPointer(pointer).loadUnaligned(as: V.self)
         }
 
-        @inline(__always) func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+        @inline(__always) func store<V: SIMD>(_ value: V, _ pointer: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: V.self)
         }
 
         /// C[rows, :] = A[rows, :] · B, one cache block of k at a time.
         func multiplyRows(_ rows: Range<Int>) {
-            // Aᵀ's rows are columns of a [k, n] array, n numbers apart. For a wide enough C, six of
-            // them are first copied into a panel where the six numbers of each p sit side by side.
+            let R = FastProduct.tileRows, W = FastProduct.tileCols
+            // Aᵀ's rows are columns of a [k, n] array, n numbers apart. For a wide enough C, a tile's R
+            // of them are first copied into a panel where the R numbers of each p sit side by side.
             let packsA = aColumnStep != 1 && m >= 64
-            // When rows.count is not a multiple of 6, the last tile is short: its rows are packed
-            // with rows of zeros below them, and it writes into a [6, m] scratch of its own.
-            let shortRows = rows.count % 6
-            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? min(k, FastProduct.depthBlock) * 6 : 0)
-            var scratch = [Float](repeating: 0, count: shortRows > 0 ? 6 * m : 0)
+            // When rows.count is not a multiple of R, the last tile is short: its rows are packed
+            // with rows of zeros below them, and it writes into an [R, m] scratch of its own.
+            let shortRows = rows.count % R
+            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? min(k, FastProduct.depthBlock) * R : 0)
+            var scratch = [Float](repeating: 0, count: shortRows > 0 ? R * m : 0)
             panel.withUnsafeMutableBufferPointer { panelBuffer in
                 scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                     var kStart = 0
                     while kStart < k {
                         let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
                         var i = rows.lowerBound
-                        while i < rows.upperBound {               // 6 rows of A (6 KB at most): stay cached…
-                            let tileRows = i ..< min(i + 6, rows.upperBound), depth = block.clamped(to: sums(tileRows))
+                        while i < rows.upperBound {               // R rows of A (6 KB at most): stay cached…
+                            let tileRows = i ..< min(i + R, rows.upperBound), depth = block.clamped(to: sums(tileRows))
                             if !depth.isEmpty {
                                 let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
                                 // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
                                 var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
                                 var rowStep = aRowStep, columnStep = aColumnStep
-                                if packsA || tileRows.count < 6, let panel = panelBuffer.baseAddress {
+                                if packsA || tileRows.count < R, let panel = panelBuffer.baseAddress {
                                     for p in 0..<depth.count {
-                                        for r in 0..<6 {
-                                            panel[p * 6 + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                                        for r in 0..<R {
+                                            panel[p * R + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
                                         }
                                     }
-                                    (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, 6)
+                                    (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, R)
                                 }
-                                let out = tileRows.count == 6 ? c + i * m : scratchBuffer.baseAddress!
+                                let out = tileRows.count == R ? c + i * m : scratchBuffer.baseAddress!
                                 var j = 0
-                                while j + 16 <= m && j < columns(tileRows) {    // …while they meet each 16-column strip of B
-                                    tile6x16(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
-                                    j += 16
+                                while j + W <= m && j < columns(tileRows) {     // …while they meet each W-column strip of B
+                                    tile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
+                                    j += W
                                 }
                                 for row in tileRows where j < columns(row ..< row + 1) {
                                     single(row: row, cols: j ..< columns(row ..< row + 1), block: block)
@@ -186,7 +196,7 @@ public enum FastProduct {
                     }
                     // The short tile's rows, from its scratch into C (its strips' columns; `single` did the rest).
                     for r in 0..<shortRows {
-                        (c + (rows.upperBound - shortRows + r) * m).update(from: scratchBuffer.baseAddress! + r * m, count: m / 16 * 16)
+                        (c + (rows.upperBound - shortRows + r) * m).update(from: scratchBuffer.baseAddress! + r * m, count: m / W * W)
                     }
                 }
             }
@@ -196,37 +206,39 @@ public enum FastProduct {
             }
         }
 
-        /// The register tile: six rows by 16 columns j..<j+16 of C (or of a short tile's scratch), starting
-        /// at `out`, rows m apart, in twelve SIMD8 accumulators, over k in `depth`.
-        /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (192 FLOPs).
+        /// The register tile: six rows by W columns j..<j+W of C (or of a short tile's scratch), starting
+        /// at `out`, rows m apart, in twelve `Vector` accumulators (W/2 numbers each), over k in `depth`.
+        /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (24·W FLOPs).
         /// `first`: start from 0, or add on to C's partial sums from earlier blocks of k.
-        @inline(__always) func tile6x16(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
-                                        out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {
-            func start(_ r: Int, _ half: Int) -> SIMD8<Float> { first ? SIMD8<Float>() : load(out + r * m + half) }
-            var c00 = start(0, 0), c01 = start(0, 8), c10 = start(1, 0), c11 = start(1, 8)
-            var c20 = start(2, 0), c21 = start(2, 8), c30 = start(3, 0), c31 = start(3, 8)
-            var c40 = start(4, 0), c41 = start(4, 8), c50 = start(5, 0), c51 = start(5, 8)
+        @inline(__always) func tile(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
+                                    out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {
+            typealias Vector = FastProduct.Vector
+            let h = Vector.scalarCount                                  // W / 2
+            func start(_ r: Int, _ half: Int) -> Vector { first ? Vector() : load(out + r * m + half) }
+            var c00 = start(0, 0), c01 = start(0, h), c10 = start(1, 0), c11 = start(1, h)
+            var c20 = start(2, 0), c21 = start(2, h), c30 = start(3, 0), c31 = start(3, h)
+            var c40 = start(4, 0), c41 = start(4, h), c50 = start(5, 0), c51 = start(5, h)
             let a0 = aTile, a1 = a0 + rowStep, a2 = a1 + rowStep
             let a3 = a2 + rowStep, a4 = a3 + rowStep, a5 = a4 + rowStep
-            var bRow = strips + (j / 16 * k + depth.lowerBound) * 16
+            var bRow = strips + (j / (2 * h) * k + depth.lowerBound) * 2 * h
             var q = 0
             for _ in depth {
-                let b0 = load(bRow), b1 = load(bRow + 8)
-                let x0 = SIMD8<Float>(repeating: a0[q]); c00.addProduct(x0, b0); c01.addProduct(x0, b1)
-                let x1 = SIMD8<Float>(repeating: a1[q]); c10.addProduct(x1, b0); c11.addProduct(x1, b1)
-                let x2 = SIMD8<Float>(repeating: a2[q]); c20.addProduct(x2, b0); c21.addProduct(x2, b1)
-                let x3 = SIMD8<Float>(repeating: a3[q]); c30.addProduct(x3, b0); c31.addProduct(x3, b1)
-                let x4 = SIMD8<Float>(repeating: a4[q]); c40.addProduct(x4, b0); c41.addProduct(x4, b1)
-                let x5 = SIMD8<Float>(repeating: a5[q]); c50.addProduct(x5, b0); c51.addProduct(x5, b1)
+                let b0: Vector = load(bRow), b1: Vector = load(bRow + h)
+                let x0 = Vector(repeating: a0[q]); c00.addProduct(x0, b0); c01.addProduct(x0, b1)
+                let x1 = Vector(repeating: a1[q]); c10.addProduct(x1, b0); c11.addProduct(x1, b1)
+                let x2 = Vector(repeating: a2[q]); c20.addProduct(x2, b0); c21.addProduct(x2, b1)
+                let x3 = Vector(repeating: a3[q]); c30.addProduct(x3, b0); c31.addProduct(x3, b1)
+                let x4 = Vector(repeating: a4[q]); c40.addProduct(x4, b0); c41.addProduct(x4, b1)
+                let x5 = Vector(repeating: a5[q]); c50.addProduct(x5, b0); c51.addProduct(x5, b1)
                 q += columnStep
-                bRow += 16
+                bRow += 2 * h
             }
-            store(c00, out); store(c01, out + 8)
-            store(c10, out + m); store(c11, out + m + 8)
-            store(c20, out + 2 * m); store(c21, out + 2 * m + 8)
-            store(c30, out + 3 * m); store(c31, out + 3 * m + 8)
-            store(c40, out + 4 * m); store(c41, out + 4 * m + 8)
-            store(c50, out + 5 * m); store(c51, out + 5 * m + 8)
+            store(c00, out); store(c01, out + h)
+            store(c10, out + m); store(c11, out + m + h)
+            store(c20, out + 2 * m); store(c21, out + 2 * m + h)
+            store(c30, out + 3 * m); store(c31, out + 3 * m + h)
+            store(c40, out + 4 * m); store(c41, out + 4 * m + h)
+            store(c50, out + 5 * m); store(c51, out + 5 * m + h)
         }
 
         /// The edges that do not fill a tile: one row, 8 columns at a time, then one at a time.
@@ -235,19 +247,19 @@ public enum FastProduct {
             let depth = block.clamped(to: sums(i ..< i + 1))
             guard !depth.isEmpty else { return }
             let aRow = a + i * aRowStep
-            let first = depth.lowerBound == sums(i ..< i + 1).lowerBound
+            let first = depth.lowerBound == sums(i ..< i + 1).lowerBound, W = FastProduct.tileCols
             var j = cols.lowerBound
             while j + 8 <= cols.upperBound {        // j is a multiple of 8: the 8 columns sit in one strip
-                let column = strips + (j / 16 * k) * 16 + j % 16
+                let column = strips + (j / W * k) * W + j % W
                 var sum = first ? SIMD8<Float>() : load(c + i * m + j)
-                for p in depth { sum.addProduct(SIMD8<Float>(repeating: aRow[p * aColumnStep]), load(column + p * 16)) }
+                for p in depth { sum.addProduct(SIMD8<Float>(repeating: aRow[p * aColumnStep]), load(column + p * W)) }
                 store(sum, c + i * m + j)
                 j += 8
             }
             while j < cols.upperBound {
-                let column = strips + (j / 16 * k) * 16 + j % 16
+                let column = strips + (j / W * k) * W + j % W
                 var sum: Float = first ? 0 : c[i * m + j]
-                for p in depth { sum.addProduct(aRow[p * aColumnStep], column[p * 16]) }
+                for p in depth { sum.addProduct(aRow[p * aColumnStep], column[p * W]) }
                 c[i * m + j] = sum
                 j += 1
             }

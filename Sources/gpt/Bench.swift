@@ -154,14 +154,20 @@ func benchKernel(shapes: [KernelShape], runs: Int, json: Bool) throws {
     if json {
         Output.line("{\"kernel\": \"fma-peak-one-core\", \"threads\": 1, \"gflops\": \(fixed(peak, 2))}")
     } else {
-        Output.line("  one core's FMA peak (12 independent SIMD8 multiply-add chains): \(fixed(peak, 1)) GFLOP/s")
+        Output.line("  one core's FMA peak (12 independent SIMD\(PeakVector.scalarCount) multiply-add chains): \(fixed(peak, 1)) GFLOP/s")
     }
 }
 
-/// Twelve independent chains of SIMD8 fused multiply-adds: as fast as this core can do FMAs.
+#if WIDE_TILES
+typealias PeakVector = SIMD16<Float>   // AVX-512 (Package.swift): one register holds 16 floats
+#else
+typealias PeakVector = SIMD8<Float>    // AVX2: 8 floats (arm64: two registers of 4)
+#endif
+
+/// Twelve independent chains of fused multiply-adds on the widest register: as fast as this core can do FMAs.
 func fmaPeak(clock: ContinuousClock) -> Double {
-    var accumulators = [SIMD8<Float>](repeating: SIMD8<Float>(repeating: 1), count: 12)
-    let x = SIMD8<Float>(repeating: 0.999_999), y = SIMD8<Float>(repeating: 1e-7)
+    var accumulators = [PeakVector](repeating: PeakVector(repeating: 1), count: 12)
+    let x = PeakVector(repeating: 0.999_999), y = PeakVector(repeating: 1e-7)
     let iterations = 20_000_000
     var best = 0.0
     for _ in 0..<3 {
@@ -176,7 +182,7 @@ func fmaPeak(clock: ContinuousClock) -> Double {
         }
         accumulators = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]
         let elapsed = seconds(clock.now - started)
-        best = max(best, Double(iterations) * 12 * 8 * 2 / elapsed / 1e9)
+        best = max(best, Double(iterations) * 12 * Double(PeakVector.scalarCount) * 2 / elapsed / 1e9)
     }
     if accumulators.reduce(0, { $0 + $1.sum() }) == 0 { Output.line("") }   // keeps the loop from being removed
     return best
