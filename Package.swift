@@ -23,7 +23,7 @@ func hasAVX512() -> Bool {
     let flags = Set(line.split(separator: " ").map(String.init))
     return ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
 }
-speed.append(hasAVX512() ? .unsafeFlags(["-Xcc", "-march=x86-64-v4", "-D", "WIDE_TILES"])
+speed.append(hasAVX512() ? .unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mno-gather", "-D", "WIDE_TILES"])
                          : .unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
 #endif
 
