@@ -23,13 +23,13 @@ public enum FastProduct {
     nonisolated(unsafe) public static var threads = 1
 
 #if WIDE_TILES
-    typealias Vector = SIMD16<Float> // one AVX-512 register (Package.swift)
+    public typealias Vector = SIMD16<Float>              // one AVX-512 register (Package.swift)
 #else
-    typealias Vector = SIMD8<Float>  // one AVX2 register, or two on arm64
+    public typealias Vector = SIMD8<Float>               // one AVX2 register, or two on arm64
 #endif
-    static let tileRows = 6          // rows of C per register tile
-    static let tileCols = 2 * Vector.scalarCount   // columns of C per register tile: 16, or 32 with AVX-512
-    static let depthBlock = 256      // k values per cache block
+    public static let tileRows = 6                       // rows of C per register tile
+    public static let tileCols = 2 * Vector.scalarCount  // columns of C per tile, W: 16, or 32 with AVX-512
+    static let depthBlock = 256                          // k values per cache block
     /// Below this many multiply-adds a second thread costs more (~40 µs to start) than it saves.
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
     nonisolated(unsafe) public static var parallelThreshold = 2_000_000

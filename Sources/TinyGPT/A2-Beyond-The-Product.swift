@@ -251,33 +251,45 @@ enum Fused {
 
     /// out(r)[c] = Σ_{t in terms} w(r, t)·y(t)[c] for rows r < `rows` (at most 4) and columns c < width,
     /// t in order, one fused multiply-add per term: the arithmetic of appendix A1's tile.
-    /// Four rows by 16 columns at a time keep eight SIMD8 sums in flight. One sum alone would wait
-    /// on its own last multiply-add (4 cycles) at every term and leave the FMA units idle most of
-    /// the time; appendix A1's tile keeps twelve for the same reason.
+    /// Four rows by two `Vector`s (16 columns, or 32 with AVX-512) at a time keep eight sums in
+    /// flight. One sum alone would wait on its own last multiply-add (4 cycles) at every term and
+    /// leave the FMA units idle most of the time; appendix A1's tile keeps twelve for the same reason.
     @inline(__always)
     static func combine(rows: Int, width: Int, terms: Range<Int>, _ w: (Int, Int) -> Float,
                         _ y: (Int) -> UnsafePointer<Float>, _ out: (Int) -> UnsafeMutablePointer<Float>) {
-        func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self) }
-        func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+        typealias Vector = FastProduct.Vector
+        let h = Vector.scalarCount
+        func load<V: SIMD>(_ pointer: UnsafePointer<Float>) -> V where V.Scalar == Float { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
+        func store<V: SIMD>(_ value: V, _ pointer: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: V.self)
         }
         var c = 0
         if rows == 4 {
-            while c + 16 <= width {
-                var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-                var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+            while c + 2 * h <= width {
+                var a0 = Vector(), b0 = Vector(), a1 = Vector(), b1 = Vector()
+                var a2 = Vector(), b2 = Vector(), a3 = Vector(), b3 = Vector()
                 for t in terms {
-                    let row = y(t) + c, left = load(row), right = load(row + 8)
-                    let w0 = SIMD8(repeating: w(0, t)); a0.addProduct(w0, left); b0.addProduct(w0, right)
-                    let w1 = SIMD8(repeating: w(1, t)); a1.addProduct(w1, left); b1.addProduct(w1, right)
-                    let w2 = SIMD8(repeating: w(2, t)); a2.addProduct(w2, left); b2.addProduct(w2, right)
-                    let w3 = SIMD8(repeating: w(3, t)); a3.addProduct(w3, left); b3.addProduct(w3, right)
+                    let row = y(t) + c, left: Vector = load(row), right: Vector = load(row + h)
+                    let w0 = Vector(repeating: w(0, t)); a0.addProduct(w0, left); b0.addProduct(w0, right)
+                    let w1 = Vector(repeating: w(1, t)); a1.addProduct(w1, left); b1.addProduct(w1, right)
+                    let w2 = Vector(repeating: w(2, t)); a2.addProduct(w2, left); b2.addProduct(w2, right)
+                    let w3 = Vector(repeating: w(3, t)); a3.addProduct(w3, left); b3.addProduct(w3, right)
                 }
-                store(a0, out(0) + c); store(b0, out(0) + c + 8)
-                store(a1, out(1) + c); store(b1, out(1) + c + 8)
-                store(a2, out(2) + c); store(b2, out(2) + c + 8)
-                store(a3, out(3) + c); store(b3, out(3) + c + 8)
-                c += 16
+                store(a0, out(0) + c); store(b0, out(0) + c + h)
+                store(a1, out(1) + c); store(b1, out(1) + c + h)
+                store(a2, out(2) + c); store(b2, out(2) + c + h)
+                store(a3, out(3) + c); store(b3, out(3) + c + h)
+                c += 2 * h
+            }
+            if c + h <= width {                       // one Vector of columns left: four rows of one
+                var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector()
+                for t in terms {
+                    let row: Vector = load(y(t) + c)
+                    a0.addProduct(Vector(repeating: w(0, t)), row); a1.addProduct(Vector(repeating: w(1, t)), row)
+                    a2.addProduct(Vector(repeating: w(2, t)), row); a3.addProduct(Vector(repeating: w(3, t)), row)
+                }
+                store(a0, out(0) + c); store(a1, out(1) + c); store(a2, out(2) + c); store(a3, out(3) + c)
+                c += h
             }
         }
         // The edges: one row at a time, eight columns, then one.
@@ -285,7 +297,7 @@ enum Fused {
             var d = c
             while d + 8 <= width {
                 var sum = SIMD8<Float>()
-                for t in terms { sum.addProduct(SIMD8(repeating: w(r, t)), load(y(t) + d)) }
+                for t in terms { sum.addProduct(SIMD8(repeating: w(r, t)), load(y(t) + d) as SIMD8<Float>) }
                 store(sum, out(r) + d)
                 d += 8
             }

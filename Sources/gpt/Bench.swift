@@ -122,7 +122,10 @@ func kernelShapes(_ text: String) throws -> [KernelShape] {
 func benchKernel(shapes: [KernelShape], runs: Int, json: Bool) throws {
     var random = RandomGenerator(seed: 1)
     let clock = ContinuousClock()
-    if !json { Output.line("gpt bench --kernel: C = A·B, \(FastProduct.threads) thread(s), median of \(runs) runs") }
+    if !json {
+        Output.line("gpt bench --kernel: C = A·B, \(FastProduct.threads) thread(s), median of \(runs) runs, "
+                    + "\(FastProduct.tileRows)×\(FastProduct.tileCols) register tiles of SIMD\(FastProduct.Vector.scalarCount)")
+    }
     for shape in shapes {
         let (n, k, m) = (shape.n, shape.k, shape.m)
         let a = shape.transposingA ? Matrix.random(rows: k, cols: n, std: 1, random: &random)
