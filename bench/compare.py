@@ -45,8 +45,16 @@ def machine():
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
+            fields = {}
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+        cpu = fields.get("model name", cpu)
+        if "cpu family" in fields:
+            cpu += f" (cpu family {fields['cpu family']}, model {fields.get('model', '?')})"
+        flags = fields.get("flags", "").split()
+        cpu += ", AVX-512" if "avx512f" in flags else ", AVX2" if "avx2" in flags else ""
+    except OSError:
         pass
     torch = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
     if torch.returncode != 0:
