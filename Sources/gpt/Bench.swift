@@ -161,11 +161,7 @@ func benchKernel(shapes: [KernelShape], runs: Int, json: Bool) throws {
     }
 }
 
-#if WIDE_TILES
-typealias PeakVector = SIMD16<Float>   // AVX-512 (Package.swift): one register holds 16 floats
-#else
-typealias PeakVector = SIMD8<Float>    // AVX2: 8 floats (arm64: two registers of 4)
-#endif
+typealias PeakVector = FastProduct.Vector   // the widest register the build uses: 8 floats, or 16 with AVX-512
 
 /// Twelve independent chains of fused multiply-adds on the widest register: as fast as this core can do FMAs.
 func fmaPeak(clock: ContinuousClock) -> Double {
