@@ -213,14 +213,14 @@ public enum FastProduct {
         @inline(__always) func tile(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
                                     out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {
             typealias Vector = FastProduct.Vector
-            let h = Vector.scalarCount                                  // W / 2
+            let W = FastProduct.tileCols, h = W / 2                     // a row of the tile: two Vectors of h
             func start(_ r: Int, _ half: Int) -> Vector { first ? Vector() : load(out + r * m + half) }
             var c00 = start(0, 0), c01 = start(0, h), c10 = start(1, 0), c11 = start(1, h)
             var c20 = start(2, 0), c21 = start(2, h), c30 = start(3, 0), c31 = start(3, h)
             var c40 = start(4, 0), c41 = start(4, h), c50 = start(5, 0), c51 = start(5, h)
             let a0 = aTile, a1 = a0 + rowStep, a2 = a1 + rowStep
             let a3 = a2 + rowStep, a4 = a3 + rowStep, a5 = a4 + rowStep
-            var bRow = strips + (j / (2 * h) * k + depth.lowerBound) * 2 * h
+            var bRow = strips + (j / W * k + depth.lowerBound) * W
             var q = 0
             for _ in depth {
                 let b0: Vector = load(bRow), b1: Vector = load(bRow + h)
@@ -231,7 +231,7 @@ public enum FastProduct {
                 let x4 = Vector(repeating: a4[q]); c40.addProduct(x4, b0); c41.addProduct(x4, b1)
                 let x5 = Vector(repeating: a5[q]); c50.addProduct(x5, b0); c51.addProduct(x5, b1)
                 q += columnStep
-                bRow += 2 * h
+                bRow += W
             }
             store(c00, out); store(c01, out + h)
             store(c10, out + m); store(c11, out + m + h)
