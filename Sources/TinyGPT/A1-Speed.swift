@@ -6,9 +6,9 @@ import Dispatch
 // (`Matrix.times` and its transposed forms, chapter 00) lands here. It computes what
 // `definitionProduct` computes, C = A·B (up to rounding: a fused multiply-add rounds once where
 // the plain loop rounds twice), with four ideas:
-//   1. Register tiles: a 6×16 block of C lives in twelve SIMD8 registers while k runs, so each
-//      number loaded from A or B is used 16 or 6 times instead of once. (With AVX-512 the block is
-//      6×32, in twelve registers of 16.)
+//   1. Register tiles: a 6×W block of C lives in twelve `Vector` registers while k runs, so each
+//      number loaded from A or B is used W or 6 times instead of once. W = 16 with AVX2 (SIMD8
+//      registers) and on arm64; W = 32 when Package.swift found AVX-512 (SIMD16 registers).
 //   2. Fused multiply-add: acc += a·b in one instruction (needs AVX2/FMA codegen: Package.swift).
 //   3. Cache blocks: k is taken 256 at a time, so the six rows of A a tile reads (6 KB) stay in
 //      the fastest cache while they meet every strip of B. A tile leaves its partial sums in C
@@ -208,7 +208,7 @@ public enum FastProduct {
 
         /// The register tile: six rows by W columns j..<j+W of C (or of a short tile's scratch), starting
         /// at `out`, rows m apart, in twelve `Vector` accumulators (W/2 numbers each), over k in `depth`.
-        /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (24·W FLOPs).
+        /// Per k: two loads of B, six broadcasts of A, twelve fused multiply-adds (6·W multiply-adds, 12·W FLOPs).
         /// `first`: start from 0, or add on to C's partial sums from earlier blocks of k.
         @inline(__always) func tile(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
                                     out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {

@@ -30,7 +30,8 @@ import Foundation
 
     @Test("transposed forms on shapes that reach the tile, the packed Aᵀ panel and two cache blocks of k")
     func transposedFormsThroughTheTile() {
-        // Xᵀ·dY: X [300, 13], dY [300, 67] → [13, 67]: 2 tiles of rows + 1 edge row, 4 strips + 3 edge columns,
+        // Xᵀ·dY: X [300, 13], dY [300, 67] → [13, 67]: 2 tiles of rows + a short tile of 1 row, 4 strips of 16
+        // (2 of 32 with AVX-512) + 3 edge columns,
         // k = 300 in two blocks, and C wide enough (67 ≥ 64) for A to be packed into a panel.
         let x = random(300, 13, seed: 8), dy = random(300, 67, seed: 9)
         #expect(maxDifference(x.transposedTimes(dy).values, definitionProduct(x.transposed(), dy).values) <= 1e-5 * 300)
