@@ -42,6 +42,35 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
         #expect(try other.step().loss != runs[0][0], "a different seed gives a different run")
     }
 
+    /// The fast code paths (appendix A1's 6×16 or 6×32 tiles, A2's exp and sums) promise the same
+    /// bits, so a short run's losses and final weights are pinned here bit for bit. CI builds both
+    /// the AVX2 and, on a machine that has it, the AVX-512 package, and both must print these. Linux
+    /// on x86-64 only: another platform's libm may round exp differently in the last bit.
+    @Test("a short run's losses and final weights are the bits recorded (Linux x86-64; AVX2 and AVX-512 builds alike)")
+    func recordedBits() throws {
+        #if os(Linux) && arch(x86_64)
+        var config = Configuration()
+        (config.vocabularySize, config.context, config.width, config.layers, config.heads) = (13, 16, 48, 2, 3)
+        var random = RandomGenerator(seed: 11)
+        let model = try GPT(config: config, random: &random)    // products 48, 144 and 192 wide: whole tiles and edges
+        let ids = (0..<300).map { ($0 * 5 + $0 / 11) % 13 }
+        var settings = OptimizerSettings()
+        (settings.totalSteps, settings.warmupSteps, settings.learningRate) = (6, 2, 1e-2)
+        var trainer = Trainer(model: model, dataset: try TextDataset(ids: ids, windowLength: 16), batchSize: 6,
+                              settings: settings, random: RandomGenerator(seed: 12), shards: 2)
+        let losses = try (0..<6).map { _ in try trainer.step().loss.bitPattern }
+        var hash: UInt64 = 14_695_981_039_346_656_037                 // FNV-1a over every weight's bits
+        for parameter in trainer.model.parameters {
+            for value in trainer.model[keyPath: parameter.path].values {
+                hash = (hash ^ UInt64(value.bitPattern)) &* 1_099_511_628_211
+            }
+        }
+        #expect(losses == [1076357498, 1075163962, 1074293869, 1074647515, 1073891325, 1072193006],
+                "losses \(losses.map { Float(bitPattern: $0) })")
+        #expect(hash == 6_231_965_394_373_317_597, "weights hash \(hash)")
+        #endif
+    }
+
     @Test("sharded loss and gradient equal the whole batch's (1e-6): shards only regroup the sum")
     func shardsRegroup() throws {
         let model = largeModel(try tinyModel(), seed: 2)
