@@ -9,7 +9,8 @@ import Foundation
 // If the machine that builds has AVX-512 (Linux: /proc/cpuinfo), it gets x86-64-v4 and WIDE_TILES,
 // A1's 6×32 tiles of SIMD16: on a core that does 512-bit FMAs whole (desktop and server Zen 5,
 // Xeons with two 512-bit FMA units) that doubles the product's speed (same bits); on one that
-// splits them in two (Zen 4, laptops) it is about as fast as AVX2. -mno-gather: v4's gathers made A2's row sums 4× slower (docs/A1-speed.md).
+// splits them in two (Zen 4, for one) it should be about as fast as AVX2. -mno-gather: v4's
+// gathers made A2's row sums 4× slower (docs/A1-speed.md).
 // The binary then needs AVX-512 to run: build where you run. TINYGPT_PORTABLE=1 keeps v3.
 // -fno-math-errno: Swift's `squareRoot()` reaches C's sqrtf through a small C shim, and on Linux C
 // keeps sqrtf able to set errno, so every square root stays a library call and loops holding one

@@ -34,6 +34,15 @@ public enum FastProduct {
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
     nonisolated(unsafe) public static var parallelThreshold = 2_000_000
 
+    /// A SIMD vector (SIMD8 or SIMD16 of Float) read from, or written to, any address: no alignment needed.
+    @inline(__always) static func load<V: SIMD>(_ pointer: UnsafePointer<Float>) -> V where V.Scalar == Float {
+        UnsafeRawPointer(pointer).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store<V: SIMD>(_ value: V, _ pointer: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: V.self)
+    }
+
     /// a [n, k] · b [k, m] → [n, m]. With `transposingA`, a is [k, n] and is read as aᵀ; with
     /// `transposingB`, b is [m, k] and is read as bᵀ. Neither transpose is ever built: A is read
     /// through two strides in the tile below, and B is read once, while it is packed into strips.
@@ -98,12 +107,10 @@ public enum FastProduct {
                             for p in 0..<k { to[p * tileCols + c] = column[p] }
                         }
                     } else if width == tileCols {
-                        func copy(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>) {   // one Vector
-                            UnsafeMutableRawPointer(to).storeBytes(of: UnsafeRawPointer(from).loadUnaligned(as: Vector.self), as: Vector.self)
-                        }
                         let h = tileCols / 2
-                        for p in 0..<k {                                                // W numbers in a row: two copies
-                            copy(from + p * m + first, to + p * tileCols); copy(from + p * m + first + h, to + p * tileCols + h)
+                        for p in 0..<k {                                                // W numbers in a row: two Vectors
+                            store(load(from + p * m + first) as Vector, to + p * tileCols)
+                            store(load(from + p * m + first + h) as Vector, to + p * tileCols + h)
                         }
                     } else {
                         for p in 0..<k { for c in 0..<width { to[p * tileCols + c] = from[p * m + first + c] } }
@@ -139,14 +146,6 @@ public enum FastProduct {
 
         /// The columns of C wanted in `rows`: all of them, or with `lowerC`, j < the last row + 1.
         @inline(__always) func columns(_ rows: Range<Int>) -> Int { lowerC ? min(m, rows.upperBound) : m }
-
-        @inline(__always) func load<V: SIMD>(_ pointer: UnsafePointer<Float>) -> V where V.Scalar == Float {
-            UnsafeRawPointer(pointer).loadUnaligned(as: V.self)
-        }
-
-        @inline(__always) func store<V: SIMD>(_ value: V, _ pointer: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: V.self)
-        }
 
         /// C[rows, :] = A[rows, :] · B, one cache block of k at a time.
         func multiplyRows(_ rows: Range<Int>) {

@@ -259,36 +259,33 @@ enum Fused {
                         _ y: (Int) -> UnsafePointer<Float>, _ out: (Int) -> UnsafeMutablePointer<Float>) {
         typealias Vector = FastProduct.Vector
         let h = Vector.scalarCount
-        func load<V: SIMD>(_ pointer: UnsafePointer<Float>) -> V where V.Scalar == Float { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
-        func store<V: SIMD>(_ value: V, _ pointer: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-            UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: V.self)
-        }
         var c = 0
         if rows == 4 {
             while c + 2 * h <= width {
                 var a0 = Vector(), b0 = Vector(), a1 = Vector(), b1 = Vector()
                 var a2 = Vector(), b2 = Vector(), a3 = Vector(), b3 = Vector()
                 for t in terms {
-                    let row = y(t) + c, left: Vector = load(row), right: Vector = load(row + h)
+                    let left: Vector = FastProduct.load(y(t) + c), right: Vector = FastProduct.load(y(t) + c + h)
                     let w0 = Vector(repeating: w(0, t)); a0.addProduct(w0, left); b0.addProduct(w0, right)
                     let w1 = Vector(repeating: w(1, t)); a1.addProduct(w1, left); b1.addProduct(w1, right)
                     let w2 = Vector(repeating: w(2, t)); a2.addProduct(w2, left); b2.addProduct(w2, right)
                     let w3 = Vector(repeating: w(3, t)); a3.addProduct(w3, left); b3.addProduct(w3, right)
                 }
-                store(a0, out(0) + c); store(b0, out(0) + c + h)
-                store(a1, out(1) + c); store(b1, out(1) + c + h)
-                store(a2, out(2) + c); store(b2, out(2) + c + h)
-                store(a3, out(3) + c); store(b3, out(3) + c + h)
+                FastProduct.store(a0, out(0) + c); FastProduct.store(b0, out(0) + c + h)
+                FastProduct.store(a1, out(1) + c); FastProduct.store(b1, out(1) + c + h)
+                FastProduct.store(a2, out(2) + c); FastProduct.store(b2, out(2) + c + h)
+                FastProduct.store(a3, out(3) + c); FastProduct.store(b3, out(3) + c + h)
                 c += 2 * h
             }
             if c + h <= width {                       // one Vector of columns left: four rows of one
                 var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector()
                 for t in terms {
-                    let row: Vector = load(y(t) + c)
+                    let row: Vector = FastProduct.load(y(t) + c)
                     a0.addProduct(Vector(repeating: w(0, t)), row); a1.addProduct(Vector(repeating: w(1, t)), row)
                     a2.addProduct(Vector(repeating: w(2, t)), row); a3.addProduct(Vector(repeating: w(3, t)), row)
                 }
-                store(a0, out(0) + c); store(a1, out(1) + c); store(a2, out(2) + c); store(a3, out(3) + c)
+                FastProduct.store(a0, out(0) + c); FastProduct.store(a1, out(1) + c)
+                FastProduct.store(a2, out(2) + c); FastProduct.store(a3, out(3) + c)
                 c += h
             }
         }
@@ -297,8 +294,8 @@ enum Fused {
             var d = c
             while d + 8 <= width {
                 var sum = SIMD8<Float>()
-                for t in terms { sum.addProduct(SIMD8(repeating: w(r, t)), load(y(t) + d) as SIMD8<Float>) }
-                store(sum, out(r) + d)
+                for t in terms { sum.addProduct(SIMD8(repeating: w(r, t)), FastProduct.load(y(t) + d) as SIMD8<Float>) }
+                FastProduct.store(sum, out(r) + d)
                 d += 8
             }
             while d < width {
