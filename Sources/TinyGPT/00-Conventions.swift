@@ -55,13 +55,20 @@ public struct Matrix: Equatable, Sendable {
         return result
     }
 
-    /// A copy of the block `rowRange × colRange`: for example one head's columns of one window's rows.
+    /// A copy of the block `rowRange × colRange`. (To read a block without copying it: `view`, below.)
     public func block(rows rowRange: Range<Int>, cols colRange: Range<Int>) -> Matrix {
         var result = Matrix(rows: rowRange.count, cols: colRange.count)
         for r in 0..<rowRange.count {
             for c in 0..<colRange.count { result[r, c] = self[rowRange.lowerBound + r, colRange.lowerBound + c] }
         }
         return result
+    }
+
+    /// The block `rowRange × colRange` read where it lies, without a copy: for example one head's
+    /// columns of one window's rows of [Q | K | V] (chapter 05).
+    public func view(rows rowRange: Range<Int>, cols colRange: Range<Int>) -> MatrixView {
+        precondition(rowRange.upperBound <= rows && colRange.upperBound <= cols, "block \(rowRange) × \(colRange) of \(shape)")
+        return MatrixView(matrix: self, rowRange: rowRange, colRange: colRange)
     }
 
     /// Writes `source` into this matrix with its top-left corner at (`row`, `col`).
@@ -79,9 +86,8 @@ public struct Matrix: Equatable, Sendable {
         return result
     }
 
-    /// Element-wise `+=`: how gradients accumulate. (Kept out of line: inlined into some callers,
-    /// its loop reloaded the array at every number; compiled on its own, it runs as SIMD code.)
-    @inline(never)
+    /// Element-wise `+=`: how gradients accumulate.
+    @inline(never)   // speed: compiled on its own this loop is SIMD code; inlined, it reloaded the array per number
     public static func += (left: inout Matrix, right: Matrix) {
         precondition(left.rows == right.rows && left.cols == right.cols, "shapes \(left.shape) += \(right.shape)")
         for i in 0..<left.values.count { left.values[i] += right.values[i] }
@@ -89,10 +95,24 @@ public struct Matrix: Equatable, Sendable {
 
     /// Every element times `scale`.
     public static func * (matrix: consuming Matrix, scale: Float) -> Matrix {
-        var result = matrix          // `consuming`: a temporary on the left is scaled in place, not copied
+        var result = matrix          // speed: `consuming` scales a temporary on the left in place, not a copy
         for i in 0..<result.values.count { result.values[i] *= scale }
         return result
     }
+}
+
+/// Rows `rowRange` and columns `colRange` of a matrix, read in place. It holds the matrix itself,
+/// which shares the numbers (a Swift array is copied only when one of its holders writes to it).
+public struct MatrixView: Sendable {
+    public let matrix: Matrix
+    public let rowRange: Range<Int>
+    public let colRange: Range<Int>
+
+    public var rows: Int { rowRange.count }
+    public var cols: Int { colRange.count }
+
+    /// Element (r, c) of the block: (rowRange.lowerBound + r, colRange.lowerBound + c) of the matrix.
+    public subscript(r: Int, c: Int) -> Float { matrix[rowRange.lowerBound + r, colRange.lowerBound + c] }
 }
 
 // MARK: The matrix product
@@ -123,23 +143,39 @@ public enum Triangle: Sendable {
     case aboveDiagonalOfResult   // only result[i, j] with j ≤ i is wanted; the rest comes out 0
 }
 
-extension Matrix {
+/// What a product takes: a whole matrix, or a view of a block of one.
+public protocol MatrixOperand {
+    var asView: MatrixView { get }
+}
+
+extension Matrix: MatrixOperand {
+    public var asView: MatrixView { MatrixView(matrix: self, rowRange: 0..<rows, colRange: 0..<cols) }
+}
+
+extension MatrixView: MatrixOperand {
+    public var asView: MatrixView { self }
+}
+
+extension MatrixOperand {
     /// `self [n, k] · other [k, m] → [n, m]`. Forward of a linear step: X·W.
-    public func times(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
-        precondition(cols == other.rows, "product of \(shape) and \(other.shape)")
-        return FastProduct.multiply(self, other, skipping: triangle)
+    public func times(_ other: some MatrixOperand, skipping triangle: Triangle = .none) -> Matrix {
+        let (a, b) = (asView, other.asView)
+        precondition(a.cols == b.rows, "product of [\(a.rows), \(a.cols)] and [\(b.rows), \(b.cols)]")
+        return FastProduct.multiply(a, b, skipping: triangle)
     }
 
     /// `self [n, k] · otherᵀ → [n, m]` where other is `[m, k]`. Scores Q·Kᵀ, logits X·W_Eᵀ, and dX = dY·Wᵀ.
-    public func timesTransposed(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
-        precondition(cols == other.cols, "product of \(shape) and the transpose of \(other.shape)")
-        return FastProduct.multiply(self, other, transposingB: true, skipping: triangle)
+    public func timesTransposed(_ other: some MatrixOperand, skipping triangle: Triangle = .none) -> Matrix {
+        let (a, b) = (asView, other.asView)
+        precondition(a.cols == b.cols, "product of [\(a.rows), \(a.cols)] and the transpose of [\(b.rows), \(b.cols)]")
+        return FastProduct.multiply(a, b, transposingB: true, skipping: triangle)
     }
 
     /// `selfᵀ · other → [n, m]` where self is `[k, n]` and other `[k, m]`. Weight gradients dW = Xᵀ·dY.
-    public func transposedTimes(_ other: Matrix, skipping triangle: Triangle = .none) -> Matrix {
-        precondition(rows == other.rows, "product of the transpose of \(shape) and \(other.shape)")
-        return FastProduct.multiply(self, other, transposingA: true, skipping: triangle)
+    public func transposedTimes(_ other: some MatrixOperand, skipping triangle: Triangle = .none) -> Matrix {
+        let (a, b) = (asView, other.asView)
+        precondition(a.rows == b.rows, "product of the transpose of [\(a.rows), \(a.cols)] and [\(b.rows), \(b.cols)]")
+        return FastProduct.multiply(a, b, transposingA: true, skipping: triangle)
     }
 }
 

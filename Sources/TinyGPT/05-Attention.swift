@@ -13,35 +13,25 @@ import Foundation
 // Head h owns columns h·D ..< (h+1)·D of W_Q, W_K and W_V. GPT-2 keeps all three in one matrix,
 // c_attn.weight [C, 3C] = [W_Q | W_K | W_V], so one product makes Q, K and V for every head.
 
-/// scores S [T, T] → weights A [T, T]. Row i is a softmax over keys 0...i; keys j > i (the future)
-/// get weight exactly 0: the lower triangle, diagonal included, is kept.
-public func causalSoftmax(_ scores: Matrix) -> Matrix {
-    var weights = Matrix(rows: scores.rows, cols: scores.cols)
+/// scores S [T, T] → weights A [T, T], in place. Row i is chapter 04's softmax over keys 0...i;
+/// keys j > i (the future) get weight exactly 0: the lower triangle, diagonal included, is kept.
+public func causalSoftmax(_ scores: inout Matrix) {
+    let T = scores.cols
     for i in 0..<scores.rows {
-        // chapter 04's softmax, on keys 0...i only, written into row i in place
-        var largest = scores[i, 0]
-        for j in 0...i { largest = max(largest, scores[i, j]) }
-        for j in 0...i { weights[i, j] = scores[i, j] - largest }   // s_j − max
-        let start = i * weights.cols                                // where row i starts in weights.values
-        weights.exponentiate(start ... start + i)                   // exp(s_j − max), 8 at a time (appendix A2)
-        var total: Float = 0
-        for j in 0...i { total += weights[i, j] }
-        for j in 0...i { weights[i, j] /= total }
+        softmax(&scores.values, i * T ..< i * T + i + 1)              // row i, keys j = 0...i
+        for j in i + 1 ..< T { scores[i, j] = 0 }                     // the future: weight 0
     }
-    return weights
 }
 
-/// dA [T, T] → dS [T, T], given the weights A that causalSoftmax returned.
-public func causalSoftmaxBackward(_ dWeights: Matrix, weights: Matrix) -> Matrix {
-    var dScores = Matrix(rows: weights.rows, cols: weights.cols)
+/// dA [T, T] → dS [T, T], in place, given the weights A that causalSoftmax wrote.
+public func causalSoftmaxBackward(_ dWeights: inout Matrix, weights: Matrix) {
+    let T = weights.cols
     for i in 0..<weights.rows {
-        // A[i, 0...i] = softmax(S[i, 0...i])  →  dS[i, j] = A[i, j] (dA[i, j] − Σ_l A[i, l] dA[i, l]),
-        // chapter 04's softmaxBackward; masked entries had no effect, so their gradient is 0
-        var dot: Float = 0
-        for j in 0...i { dot += weights[i, j] * dWeights[i, j] }
-        for j in 0...i { dScores[i, j] = weights[i, j] * (dWeights[i, j] - dot) }
+        // A[i, 0...i] = softmax(S[i, 0...i])  →  chapter 04's softmaxBackward on the same keys;
+        // the masked entries had no effect on anything, so their gradient is 0
+        softmaxBackward(&dWeights.values, probabilities: weights.values, i * T ..< i * T + i + 1)
+        for j in i + 1 ..< T { dWeights[i, j] = 0 }
     }
-    return dScores
 }
 
 public struct Attention: Sendable {
@@ -75,9 +65,8 @@ public struct Attention: Sendable {
     /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other.
     public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
         let qkv = cAttn.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
-        // Each window on its own (several windows at once on several cores: appendix A1), by
-        // attendFused: `attend` below, computed in place, the same bits, faster (appendix A2).
-        let windows = FastProduct.map(x.rows / T) { b in attendFused(qkv, rows: b * T ..< (b + 1) * T) }
+        // Each window on its own (several windows at once on several cores: appendix A1)
+        let windows = FastProduct.map(x.rows / T) { b in attend(qkv, rows: b * T ..< (b + 1) * T) }
         var concatenated = Matrix(rows: x.rows, cols: width)
         for (b, window) in windows.enumerated() { concatenated.setBlock(window.y, row: b * T, col: 0) }
         let out = cProj.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
@@ -91,13 +80,13 @@ public struct Attention: Sendable {
         var y = Matrix(rows: rows.count, cols: width)
         var weights: [Matrix] = []
         for h in 0..<heads {
-            let q = qkv.block(rows: rows, cols: columns(part: 0, head: h))       // Q_h [T, D]
-            let k = qkv.block(rows: rows, cols: columns(part: 1, head: h))       // K_h [T, D]
-            let v = qkv.block(rows: rows, cols: columns(part: 2, head: h))       // V_h [T, D]
+            let q = qkv.view(rows: rows, cols: columns(part: 0, head: h))        // Q_h [T, D], read in place
+            let k = qkv.view(rows: rows, cols: columns(part: 1, head: h))        // K_h [T, D]
+            let v = qkv.view(rows: rows, cols: columns(part: 2, head: h))        // V_h [T, D]
             // (Above the diagonal, S is not needed and A is 0: the products skip that triangle.)
-            let scores = q.timesTransposed(k, skipping: .aboveDiagonalOfResult) * scale   // S = Q_h·K_hᵀ / √D  [T, T]
-            let a = causalSoftmax(scores)                                 // A [T, T], row i sums to 1 over j ≤ i
-            y.setBlock(a.times(v, skipping: .aboveDiagonalOfSelf), row: 0, col: h * D)    // Y_h = A·V_h [T, D], in head h's columns
+            var a = q.timesTransposed(k, skipping: .aboveDiagonalOfResult) * scale    // S = Q_h·K_hᵀ / √D  [T, T]
+            causalSoftmax(&a)                                                     // A [T, T], row i sums to 1 over j ≤ i
+            y.setBlock(a.times(v, skipping: .aboveDiagonalOfSelf), row: 0, col: h * D)   // Y_h = A·V_h [T, D], in head h's columns
             weights.append(a)
         }
         return (y, weights)
@@ -107,8 +96,8 @@ public struct Attention: Sendable {
     public func backward(_ dOut: Matrix, _ saved: Saved, windowLength T: Int, into gradient: inout Attention) -> Matrix {
         // out = Y·W_O + b  →  dY = dOut·W_Oᵀ (and dW_O, db)
         let dConcatenated = cProj.backward(dOut, input: saved.concatenated, into: &gradient.cProj)
-        let dWindows = FastProduct.map(dOut.rows / T) { b in     // `attendBackward` below, fused (A2)
-            attendBackwardFused(dConcatenated, saved, window: b, rows: b * T ..< (b + 1) * T)
+        let dWindows = FastProduct.map(dOut.rows / T) { b in
+            attendBackward(dConcatenated, saved, window: b, rows: b * T ..< (b + 1) * T)
         }
         var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)
         for (b, window) in dWindows.enumerated() { dqkv.setBlock(window, row: b * T, col: 0) }
@@ -121,16 +110,16 @@ public struct Attention: Sendable {
         let D = headWidth, scale = 1 / Float(D).squareRoot()
         var dqkv = Matrix(rows: rows.count, cols: 3 * width)
         for h in 0..<heads {
-            let q = saved.qkv.block(rows: rows, cols: columns(part: 0, head: h))
-            let k = saved.qkv.block(rows: rows, cols: columns(part: 1, head: h))
-            let v = saved.qkv.block(rows: rows, cols: columns(part: 2, head: h))
+            let q = saved.qkv.view(rows: rows, cols: columns(part: 0, head: h))
+            let k = saved.qkv.view(rows: rows, cols: columns(part: 1, head: h))
+            let v = saved.qkv.view(rows: rows, cols: columns(part: 2, head: h))
             let a = saved.weights[b * heads + h]
-            let dY = dConcatenated.block(rows: rows, cols: h * D ..< (h + 1) * D)
+            let dY = dConcatenated.view(rows: rows, cols: h * D ..< (h + 1) * D)
             // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h  (dA above the diagonal is never used)
-            let dA = dY.timesTransposed(v, skipping: .aboveDiagonalOfResult)
+            var dScores = dY.timesTransposed(v, skipping: .aboveDiagonalOfResult)
             let dV = a.transposedTimes(dY, skipping: .aboveDiagonalOfSelf)
-            // A = causal softmax(S)  →  dS, row by row over j ≤ i
-            let dScores = causalSoftmaxBackward(dA, weights: a)
+            // A = causal softmax(S)  →  dS, row by row over j ≤ i (dA becomes dS in place)
+            causalSoftmaxBackward(&dScores, weights: a)
             // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
             let dQ = dScores.times(k, skipping: .aboveDiagonalOfSelf) * scale
             let dK = dScores.transposedTimes(q, skipping: .aboveDiagonalOfSelf) * scale

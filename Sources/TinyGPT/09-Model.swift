@@ -172,10 +172,8 @@ extension GPT {
         parameters.reduce(0) { $0 + self[keyPath: $1.path].values.count }
     }
 
-    /// Changes the parameter at `path` in place. (A key path through `blocks[l]` reads the whole
-    /// block and writes it back, so `&model[keyPath: path]` would hold a second reference to the
-    /// matrix while it changes, and its first write would copy every number. Taken out first, the
-    /// matrix has one owner.)
+    /// Changes the parameter at `path` in place. (Speed, and why it is not `&model[keyPath: path]`:
+    /// through `blocks[l]` that holds a second reference to the matrix while it writes, so every number was copied.)
     public mutating func modify(_ path: WritableKeyPath<GPT, Matrix>, _ change: (inout Matrix) -> Void) {
         var matrix = self[keyPath: path]
         self[keyPath: path] = Matrix(rows: 0, cols: 0)

@@ -18,23 +18,13 @@ public struct CrossEntropy: Sendable {
     public static func forward(_ logits: Matrix, targets: [Int]) -> (loss: Float, saved: Saved) {
         precondition(targets.count == logits.rows, "\(targets.count) targets for \(logits.rows) rows of logits")
         let V = logits.cols
-        var probabilities = Matrix(rows: logits.rows, cols: V)
+        var probabilities = logits
         var total: Double = 0
         for t in 0..<logits.rows {
-            // p_t = softmax(logits_t): chapter 04's softmax, written into row t of p,
-            // keeping its largest score and its sum of exponentials for the loss
-            let row = t * V ..< (t + 1) * V
-            let largest = logits.values[row].max() ?? 0
-            for i in row { probabilities.values[i] = logits.values[i] - largest }   // s_v − max
-            probabilities.exponentiate(row)                                         // exp(s_v − max), 8 at a time (A2)
-            var sumOfExponentials: Float = 0, preciseSum: Double = 0
-            for i in row {
-                sumOfExponentials += probabilities.values[i]
-                preciseSum += Double(probabilities.values[i])                       // the same sum, for the loss
-            }
-            for i in row { probabilities.values[i] /= sumOfExponentials }
+            // p_t = softmax(logits_t): chapter 04's softmax on row t, which hands back its largest score and total
+            let (largest, sum) = softmax(&probabilities.values, t * V ..< (t + 1) * V)
             // log p_t[y] = s_y − max − log Σ_v exp(s_v − max): finite even when p_t[y] rounds to 0
-            total -= Double(logits[t, targets[t]] - largest) - log(preciseSum)    // −log p_t[y_t]
+            total -= Double(logits[t, targets[t]] - largest) - log(sum)    // −log p_t[y_t]
         }
         return (Float(total / Double(logits.rows)), Saved(probabilities: probabilities, targets: targets))
     }

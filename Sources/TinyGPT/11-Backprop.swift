@@ -33,11 +33,13 @@ extension GPT {
     }
 
     /// One forward and one backward: the mean loss over the batch and every parameter's gradient.
-    /// ids and targets are [B·T]; targets[i] is the token that follows ids[i].
-    public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int) -> (loss: Float, gradient: GPT) {
+    /// ids and targets are [B·T]; targets[i] is the token that follows ids[i]. When these rows are
+    /// one part of a larger batch (chapter 13's shards), `share` is their part of its rows: the
+    /// loss and dlogits are scaled by it, so that the parts' results add up to the whole batch's.
+    public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, share: Float = 1) -> (loss: Float, gradient: GPT) {
         let (logits, saved) = forward(ids, windowLength: T)
         let (loss, lossSaved) = CrossEntropy.forward(logits, targets: targets)
-        let (gradient, _) = backward(CrossEntropy.backward(lossSaved), saved, windowLength: T)
-        return (loss, gradient)
+        let (gradient, _) = backward(CrossEntropy.backward(lossSaved) * share, saved, windowLength: T)
+        return (loss * share, gradient)
     }
 }

@@ -37,19 +37,9 @@ public struct OptimizerSettings: Equatable, Sendable {
 
 /// √(Σ over every matrix and every number of g²): the length of the whole gradient as one vector.
 public func globalNorm(_ gradients: [Matrix]) -> Float {
-    // Eight running sums side by side, number i of a matrix going to sum i % 8, added at the end:
-    // one running sum would wait for its own last addition at every number. (Each square is
-    // exact in Double; only the order of the additions differs, far below Float's last digit.)
-    var sums = SIMD8<Double>()
-    for gradient in gradients {
-        let g = gradient.values, whole = g.count / 8 * 8
-        for i in stride(from: 0, to: whole, by: 8) {
-            let x = SIMD8<Double>(SIMD8<Float>(g[i ..< i + 8]))
-            sums.addProduct(x, x)
-        }
-        for i in whole ..< g.count { sums[0] += Double(g[i]) * Double(g[i]) }
-    }
-    return Float(sums.sum().squareRoot())
+    var squares = SumOfSquares()                   // Σ g², in Double, eight running sums at a time (appendix A2)
+    for gradient in gradients { squares.add(gradient.values) }
+    return Float(squares.total.squareRoot())
 }
 
 /// The factor that brings a gradient of length `norm` down to at most `clip` (1 when already shorter).
@@ -58,9 +48,8 @@ public func clipFactor(norm: Float, clip: Float) -> Float {
 }
 
 /// One AdamW update of one parameter matrix θ, with its gradient g and moments m, v (same shape).
-/// `step` counts from 1. (Kept out of line: compiled on its own, its loop runs as SIMD code;
-/// inlined into `update` below, it could not, and ran several times slower.)
-@inline(never)
+/// `step` counts from 1.
+@inline(never)   // speed: compiled on its own, the loop is SIMD code; inlined into `update`, it was several times slower
 public func adamWUpdate(_ theta: inout Matrix, gradient g: Matrix, m: inout Matrix, v: inout Matrix,
                         step: Int, learningRate eta: Float, decays: Bool, settings: OptimizerSettings) {
     let b1 = settings.beta1, b2 = settings.beta2

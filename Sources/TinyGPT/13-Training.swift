@@ -87,17 +87,14 @@ public struct TextDataset: Sendable {
 extension GPT {
     /// lossAndGradient (chapter 11) over B windows, computed in `shards` groups of whole windows
     /// that can run on different cores (appendix A1). The loss is a mean over all B·T rows, so a
-    /// group of n rows counts n / (B·T): its loss and its dlogits are scaled by that share, and the
-    /// groups' gradients are added in order. The bits depend on the number of shards, never on threads.
+    /// group of n rows counts n / (B·T): chapter 11's `share`. The groups' gradients are added in
+    /// order, so the bits depend on the number of shards, never on threads.
     public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: GPT) {
         let windows = ids.count / T, groups = max(1, min(shards, windows))
-        guard groups > 1 else { return lossAndGradient(ids: ids, targets: targets, windowLength: T) }
         var results = FastProduct.map(groups) { g in
             let rows = windows * g / groups * T ..< windows * (g + 1) / groups * T      // whole windows
-            let share = Float(rows.count) / Float(ids.count)                           // this group's part of the mean
-            let (logits, saved) = forward(Array(ids[rows]), windowLength: T)
-            let (loss, lossSaved) = CrossEntropy.forward(logits, targets: Array(targets[rows]))
-            return (loss * share, backward(CrossEntropy.backward(lossSaved) * share, saved, windowLength: T).gradient)
+            return lossAndGradient(ids: Array(ids[rows]), targets: Array(targets[rows]), windowLength: T,
+                                   share: groups == 1 ? 1 : Float(rows.count) / Float(ids.count))
         }
         var (loss, gradient) = results.removeFirst()     // moved out, not shared: the += below writes in place
         for (groupLoss, groupGradient) in results {

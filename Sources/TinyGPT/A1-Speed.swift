@@ -46,8 +46,9 @@ public enum FastProduct {
     /// a [n, k] · b [k, m] → [n, m]. With `transposingA`, a is [k, n] and is read as aᵀ; with
     /// `transposingB`, b is [m, k] and is read as bᵀ. Neither transpose is ever built: A is read
     /// through two strides in the tile below, and B is read once, while it is packed into strips.
+    /// Either may be a view of a block of a larger matrix (chapter 00): it is read where it lies.
     /// `skipping` names a triangle of zeros the product need not compute (chapter 00's `Triangle`).
-    public static func multiply(_ a: Matrix, _ b: Matrix, transposingA: Bool = false, transposingB: Bool = false,
+    public static func multiply(_ a: MatrixView, _ b: MatrixView, transposingA: Bool = false, transposingB: Bool = false,
                                 skipping triangle: Triangle = .none) -> Matrix {
         let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols
         let m = transposingB ? b.rows : b.cols
@@ -57,14 +58,16 @@ public enum FastProduct {
         // unless a triangle is skipped: then the skipped elements are the zeros C starts with.
         let values = [Float](unsafeUninitializedCapacity: n * m) { cBuffer, initialized in
             if triangle != .none { cBuffer.initialize(repeating: 0) }
-            a.values.withUnsafeBufferPointer { aBuffer in
+            a.matrix.values.withUnsafeBufferPointer { aBuffer in
                 strips.withUnsafeBufferPointer { stripBuffer in
                     // a stored zero above its diagonal is, read as aᵀ, zero below it
                     let zerosOfA: Operands.Zeros = triangle != .aboveDiagonalOfSelf ? .none
                                                  : transposingA ? .belowDiagonal : .aboveDiagonal
-                    let operands = Operands(a: aBuffer.baseAddress!, strips: stripBuffer.baseAddress!,
+                    let stride = a.matrix.cols                   // from one row of a's matrix to the next
+                    let operands = Operands(a: aBuffer.baseAddress! + a.rowRange.lowerBound * stride + a.colRange.lowerBound,
+                                            strips: stripBuffer.baseAddress!,
                                             c: cBuffer.baseAddress!, k: k, m: m,
-                                            aRowStep: transposingA ? 1 : k, aColumnStep: transposingA ? n : 1,
+                                            aRowStep: transposingA ? 1 : stride, aColumnStep: transposingA ? stride : 1,
                                             zerosOfA: zerosOfA, lowerC: triangle == .aboveDiagonalOfResult)
                     let rowTiles = (n + tileRows - 1) / tileRows
                     let parts = (threads > 1 && !isSharingCores && n * m * k >= parallelThreshold) ? min(threads, rowTiles) : 1
@@ -87,15 +90,15 @@ public enum FastProduct {
 
     /// B [k, m] re-laid as strips of W = 16 (or 32) columns, each strip k rows of W contiguous numbers, so a
     /// tile reads B from consecutive memory (the hardware prefetcher's favourite) instead of
-    /// jumping m numbers per row. The last strip is padded with zeros when m is not a multiple
+    /// jumping a row's length per row. The last strip is padded with zeros when m is not a multiple
     /// of W. With `transposed`, b is [m, k] and B = bᵀ: row j of b becomes column j of a strip,
     /// so Bᵀ is never built on its own.
-    static func packStrips(_ b: Matrix, transposed: Bool) -> [Float] {
+    static func packStrips(_ b: MatrixView, transposed: Bool) -> [Float] {
         let k = transposed ? b.cols : b.rows, m = transposed ? b.rows : b.cols
-        let count = (m + tileCols - 1) / tileCols
+        let count = (m + tileCols - 1) / tileCols, stride = b.matrix.cols     // b(r, c) at from[r·stride + c]
         return [Float](unsafeUninitializedCapacity: count * k * tileCols) { buffer, initialized in
-            b.values.withUnsafeBufferPointer { source in
-                let from = source.baseAddress!
+            b.matrix.values.withUnsafeBufferPointer { source in
+                let from = source.baseAddress! + b.rowRange.lowerBound * stride + b.colRange.lowerBound
                 for strip in 0..<count {
                     let first = strip * tileCols, width = min(tileCols, m - first)     // columns first ..< first + width
                     let to = buffer.baseAddress! + strip * k * tileCols                // the strip: row p at to + p·W
@@ -103,17 +106,17 @@ public enum FastProduct {
                     if transposed {
                         // row first + c of b is column c of the strip: read along it, write every W-th number
                         for c in 0..<width {
-                            let column = from + (first + c) * k
+                            let column = from + (first + c) * stride
                             for p in 0..<k { to[p * tileCols + c] = column[p] }
                         }
                     } else if width == tileCols {
                         let h = tileCols / 2
                         for p in 0..<k {                                                // W numbers in a row: two Vectors
-                            store(load(from + p * m + first) as Vector, to + p * tileCols)
-                            store(load(from + p * m + first + h) as Vector, to + p * tileCols + h)
+                            store(load(from + p * stride + first) as Vector, to + p * tileCols)
+                            store(load(from + p * stride + first + h) as Vector, to + p * tileCols + h)
                         }
                     } else {
-                        for p in 0..<k { for c in 0..<width { to[p * tileCols + c] = from[p * m + first + c] } }
+                        for p in 0..<k { for c in 0..<width { to[p * tileCols + c] = from[p * stride + first + c] } }
                     }
                 }
             }
@@ -156,10 +159,9 @@ public enum FastProduct {
             // When rows.count is not a multiple of R, the last tile is short: its rows are packed
             // with rows of zeros below them, and it writes into an [R, m] scratch of its own.
             let shortRows = rows.count % R
-            var panel = [Float](repeating: 0, count: packsA || shortRows > 0 ? min(k, FastProduct.depthBlock) * R : 0)
-            var scratch = [Float](repeating: 0, count: shortRows > 0 ? R * m : 0)
-            panel.withUnsafeMutableBufferPointer { panelBuffer in
-                scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+            // (Both are written before they are read: no zero-fill. Small ones live on the stack.)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: packsA || shortRows > 0 ? min(k, FastProduct.depthBlock) * R : 0) { panelBuffer in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: shortRows > 0 ? R * m : 0) { scratchBuffer in
                     var kStart = 0
                     while kStart < k {
                         let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
@@ -172,9 +174,17 @@ public enum FastProduct {
                                 var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
                                 var rowStep = aRowStep, columnStep = aColumnStep
                                 if packsA || tileRows.count < R, let panel = panelBuffer.baseAddress {
-                                    for p in 0..<depth.count {
-                                        for r in 0..<R {
-                                            panel[p * R + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                                    if tileRows.count == R && rowStep == 1 {     // Aᵀ: the six numbers of a p lie side by side
+                                        for p in 0..<depth.count {
+                                            let from = aTile + p * columnStep, to = panel + p * R
+                                            store(UnsafeRawPointer(from).loadUnaligned(as: SIMD4<Float>.self), to)
+                                            store(UnsafeRawPointer(from + 4).loadUnaligned(as: SIMD2<Float>.self), to + 4)
+                                        }
+                                    } else {
+                                        for p in 0..<depth.count {
+                                            for r in 0..<R {
+                                                panel[p * R + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                                            }
                                         }
                                     }
                                     (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, R)
@@ -185,6 +195,10 @@ public enum FastProduct {
                                     tile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
                                     j += W
                                 }
+                                if j + W / 2 <= m && j < columns(tileRows) {   // half a strip left: one Vector wide
+                                    halfTile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
+                                    j += W / 2
+                                }
                                 for row in tileRows where j < columns(row ..< row + 1) {
                                     single(row: row, cols: j ..< columns(row ..< row + 1), block: block)
                                 }
@@ -193,9 +207,10 @@ public enum FastProduct {
                         }
                         kStart = block.upperBound
                     }
-                    // The short tile's rows, from its scratch into C (its strips' columns; `single` did the rest).
+                    // The short tile's rows, from its scratch into C (the tiles' columns; `single` did the rest).
+                    let tiled = m / W * W + (m % W >= W / 2 ? W / 2 : 0)
                     for r in 0..<shortRows {
-                        (c + (rows.upperBound - shortRows + r) * m).update(from: scratchBuffer.baseAddress! + r * m, count: m / W * W)
+                        (c + (rows.upperBound - shortRows + r) * m).update(from: scratchBuffer.baseAddress! + r * m, count: tiled)
                     }
                 }
             }
@@ -238,6 +253,30 @@ public enum FastProduct {
             store(c30, out + 3 * m); store(c31, out + 3 * m + h)
             store(c40, out + 4 * m); store(c41, out + 4 * m + h)
             store(c50, out + 5 * m); store(c51, out + 5 * m + h)
+        }
+
+        /// The tile of six rows by one `Vector` (W/2 columns): six accumulators, for the first half of
+        /// a strip when only that half is left (a head's 16 or 32 columns in attention, chapter 05).
+        @inline(__always) func halfTile(_ aTile: UnsafePointer<Float>, rowStep: Int, columnStep: Int,
+                                        out: UnsafeMutablePointer<Float>, col j: Int, depth: Range<Int>, first: Bool) {
+            typealias Vector = FastProduct.Vector
+            let W = FastProduct.tileCols
+            func start(_ r: Int) -> Vector { first ? Vector() : load(out + r * m) }
+            var c0 = start(0), c1 = start(1), c2 = start(2), c3 = start(3), c4 = start(4), c5 = start(5)
+            let a0 = aTile, a1 = a0 + rowStep, a2 = a1 + rowStep
+            let a3 = a2 + rowStep, a4 = a3 + rowStep, a5 = a4 + rowStep
+            var bRow = strips + (j / W * k + depth.lowerBound) * W
+            var q = 0
+            for _ in depth {
+                let b: Vector = load(bRow)
+                c0.addProduct(Vector(repeating: a0[q]), b); c1.addProduct(Vector(repeating: a1[q]), b)
+                c2.addProduct(Vector(repeating: a2[q]), b); c3.addProduct(Vector(repeating: a3[q]), b)
+                c4.addProduct(Vector(repeating: a4[q]), b); c5.addProduct(Vector(repeating: a5[q]), b)
+                q += columnStep
+                bRow += W
+            }
+            store(c0, out); store(c1, out + m); store(c2, out + 2 * m)
+            store(c3, out + 3 * m); store(c4, out + 4 * m); store(c5, out + 5 * m)
         }
 
         /// The edges that do not fill a tile: one row, 8 columns at a time, then one at a time.

@@ -40,6 +40,21 @@ import Foundation
         #expect(maxDifference(q.timesTransposed(k).values, definitionProduct(q, k.transposed()).values) <= 1e-5 * 300)
     }
 
+    @Test("a product of views reads the blocks where they lie: the same bits as on copies of them",
+          arguments: [(5, 3, 16), (13, 16, 16), (32, 16, 32), (7, 48, 40), (70, 9, 24)])
+    func views(shape: (Int, Int, Int)) {
+        // n, k, m around the tiles: 6 rows, one Vector (half a strip) and two (a whole strip) of columns
+        let (n, k, m) = shape
+        let big = random(n + k + m + 9, k + m + n + 7, seed: 20)
+        func view(_ rows: Int, _ cols: Int, at r: Int, _ c: Int) -> MatrixView { big.view(rows: r ..< r + rows, cols: c ..< c + cols) }
+        func copy(_ v: MatrixView) -> Matrix { big.block(rows: v.rowRange, cols: v.colRange) }
+        let a = view(n, k, at: 3, 5), b = view(k, m, at: 1, 2), bT = view(m, k, at: 2, 6), aT = view(k, n, at: 4, 1)
+        #expect(a.times(b).values == copy(a).times(copy(b)).values)
+        #expect(a.timesTransposed(bT).values == copy(a).timesTransposed(copy(bT)).values)
+        #expect(aT.transposedTimes(b).values == copy(aT).transposedTimes(copy(b)).values)
+        #expect(maxDifference(a.times(b).values, definitionProduct(copy(a), copy(b)).values) <= 1e-5 * Float(k))
+    }
+
     @Test("thread count never changes a bit of the product")
     func threadsDoNotChangeResults() {
         let a = random(37, 29, seed: 6), b = random(29, 45, seed: 7)
@@ -92,10 +107,10 @@ import Foundation
             for ulps in -64...64 { xs.append(Float(bitPattern: UInt32(Int(edge.bitPattern) + ulps))) }
         }
         var m = Matrix(rows: 1, cols: xs.count, values: xs)
-        m.exponentiate(0..<xs.count)
+        m.values.exponentiate(0..<xs.count)
         // and short ranges at odd offsets: the tail of fewer than 8 is padded, its neighbours untouched
         var short = Matrix(rows: 1, cols: 20, values: (0..<20).map { Float($0) / 4 - 2 })
-        short.exponentiate(3...13)
+        short.values.exponentiate(3..<14)
         for (i, x) in xs.enumerated() {
             let expected = Foundation.exp(x), got = m.values[i]
             #if os(Linux)

@@ -30,7 +30,8 @@ import Testing
         let upstream: [Float] = [0.5, -0.25, 1.0, 0.8]             // L = Σ upstream ⊙ p
         for temperature: Float in [1, 0.5, 2] {
             let p = softmax(scores, temperature: temperature)
-            let analytic = softmaxBackward(upstream, probabilities: p, temperature: temperature)
+            var analytic = upstream                                  // dp in, ds out
+            softmaxBackward(&analytic, probabilities: p, analytic.indices, temperature: temperature)
             for j in scores.indices {
                 let h: Float = 1e-2
                 var plus = scores, minus = scores
@@ -44,18 +45,33 @@ import Testing
         }
     }
 
-    @Test("the loss's probabilities are softmaxRows' bit for bit; a true token 120 behind costs 120, not ∞")
+    @Test("the loss's probabilities are chapter 04's softmax of each row, bit for bit; a true token 120 behind costs 120, not ∞")
     func lossProbabilities() {
         var random = RandomGenerator(seed: 4)
         let logits = Matrix.random(rows: 9, cols: 23, std: 3, random: &random)
         let targets = (0..<9).map { $0 * 2 % 23 }
         let (loss, saved) = CrossEntropy.forward(logits, targets: targets)
-        #expect(saved.probabilities.values == softmaxRows(logits).values)
+        for t in 0..<9 { #expect(saved.probabilities.row(t) == softmax(logits.row(t))) }
         // the same mean computed from those probabilities (1e-5: only rounding differs)
         let fromProbabilities = -targets.enumerated().map { log(Double(saved.probabilities[$0.offset, $0.element])) }.reduce(0, +) / 9
         #expect(abs(Double(loss) - fromProbabilities) < 1e-5)
         // p of the true token is e⁻¹²⁰, 0 in Float; the loss still comes out exactly 120
         let far = CrossEntropy.forward(Matrix(rows: 1, cols: 2, values: [0, 120]), targets: [0])
         #expect(far.saved.probabilities[0, 0] == 0 && far.loss == 120)
+    }
+
+    @Test("softmax on part of a list changes only that part, and that part is the softmax of its scores (bit for bit)")
+    func partOfARow() {
+        let scores: [Float] = [3, -1, 0.5, 2, 7, -4, 1.25, 0, 9, -2, 4]
+        for range in [0..<1, 2..<5, 1..<11, 3..<3] {
+            var values = scores
+            let (largest, total) = softmax(&values, range)
+            #expect(Array(values[range]) == softmax(Array(scores[range])))
+            #expect(values.indices.filter { !range.contains($0) }.allSatisfy { values[$0] == scores[$0] })
+            if !range.isEmpty {
+                #expect(largest == scores[range].max()!)
+                #expect(abs(total - Double(scores[range].map { exp($0 - largest) }.reduce(0, +))) < 1e-5 * total)
+            }
+        }
     }
 }
