@@ -10,7 +10,7 @@ import Foundation
 //   3. a sum of squares in eight running sums, for the gradient's global norm (chapter 12).
 
 // MARK: - 1. exp, eight numbers at a time
-// Softmax (chapters 05 and 10) calls exp once per score, and a library call cannot be spread over
+// Softmax (chapter 04) calls exp once per score, and a library call cannot be spread over
 // SIMD lanes: in the demo, exp alone took 3 % of a step. This is the computation glibc's expf does
 // (the exp that Foundation calls on Linux), step by step and rounding for rounding, on eight
 // numbers at once, so it returns the same bits (checked once on every Float from −110 to 90;
