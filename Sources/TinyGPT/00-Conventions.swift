@@ -262,3 +262,22 @@ extension Matrix {
         return result
     }
 }
+
+// MARK: - What the library refuses
+/// One error type for the whole library: a line that says what is wrong and what to change, and
+/// which part refused (the command line turns a bad configuration into a usage error, exit 2).
+public struct TinyGPTError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case configuration, tokenizer, training, checkpoint }
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        description = message
+    }
+
+    /// A checkpoint file that cannot be used: "path: what is wrong with it".
+    public init(file: String, message: String) {
+        self.init(.checkpoint, "\(file): \(message)")
+    }
+}

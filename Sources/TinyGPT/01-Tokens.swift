@@ -207,7 +207,7 @@ public struct BytePairTokenizer: Tokenizer {
     /// merges), or until no pair of neighbours occurs twice.
     public init(learningFrom corpus: String, vocabularySize: Int) throws {
         guard vocabularySize >= 256 else {
-            throw TokenizerError("--vocab-size must be at least 256, one token per byte, got \(vocabularySize)")
+            throw TinyGPTError(.tokenizer, "--vocab-size must be at least 256, one token per byte, got \(vocabularySize)")
         }
         let learned = BytePairTokenizer.learnMerges(from: corpus, vocabularySize: vocabularySize)
         self.init(merges: learned.map(\.merge))
@@ -373,19 +373,7 @@ extension BytePairTokenizer {
     }
 }
 
-/// A tokenizer that cannot be built as asked: one line saying what to change.
-public struct TokenizerError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 // MARK: GPT-2's files
-/// vocab.json or merges.txt cannot be used: one line saying what is wrong (the caller adds the path).
-public struct TokenizerFileError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 extension BytePairTokenizer {
     /// Reads GPT-2's two files: vocab.json, a JSON object token → ID with IDs exactly 0..<n, and
     /// merges.txt, an optional "#version: 0.2" line, then one merge per line, "left right", in rank order.
@@ -394,16 +382,16 @@ extension BytePairTokenizer {
         do {
             entries = try JSONDecoder().decode([String: Int].self, from: vocabJSON)
         } catch {
-            throw TokenizerFileError("vocab.json is not a JSON object of token → whole-number ID, like {\"!\": 0, \"\\\"\": 1, …}")
+            throw TinyGPTError(.tokenizer, "vocab.json is not a JSON object of token → whole-number ID, like {\"!\": 0, \"\\\"\": 1, …}")
         }
-        guard !entries.isEmpty else { throw TokenizerFileError("vocab.json has no tokens") }
+        guard !entries.isEmpty else { throw TinyGPTError(.tokenizer, "vocab.json has no tokens") }
         var vocabulary = [String?](repeating: nil, count: entries.count)
         for (token, id) in entries.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             guard id >= 0 && id < entries.count else {
-                throw TokenizerFileError("vocab.json: the IDs must be 0…\(entries.count - 1), one per token with no gaps, but \"\(token)\" has ID \(id)")
+                throw TinyGPTError(.tokenizer, "vocab.json: the IDs must be 0…\(entries.count - 1), one per token with no gaps, but \"\(token)\" has ID \(id)")
             }
             if let other = vocabulary[id] {
-                throw TokenizerFileError("vocab.json: ID \(id) is given twice, to \"\(other)\" and \"\(token)\"; each ID must appear once")
+                throw TinyGPTError(.tokenizer, "vocab.json: ID \(id) is given twice, to \"\(other)\" and \"\(token)\"; each ID must appear once")
             }
             vocabulary[id] = token
         }
@@ -414,11 +402,11 @@ extension BytePairTokenizer {
             if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TokenizerFileError("merges.txt line \(index + 1): expected two tokens and one space, like \"Ġ c\", got \"\(line)\"")
+                throw TinyGPTError(.tokenizer, "merges.txt line \(index + 1): expected two tokens and one space, like \"Ġ c\", got \"\(line)\"")
             }
             let merge = Merge(String(parts[0]), String(parts[1]))
             for part in [merge.left, merge.right, merge.result] where !known.contains(part) {
-                throw TokenizerFileError("merges.txt line \(index + 1): \"\(merge.left) \(merge.right)\" needs \"\(part)\", which vocab.json does not have")
+                throw TinyGPTError(.tokenizer, "merges.txt line \(index + 1): \"\(merge.left) \(merge.right)\" needs \"\(part)\", which vocab.json does not have")
             }
             merges.append(merge)
         }

@@ -35,18 +35,18 @@ public func causalSoftmaxBackward(_ dWeights: inout Matrix, weights: Matrix) {
 }
 
 public struct Attention: Sendable {
-    public var cAttn: Linear   // [W_Q | W_K | W_V] [C, 3C] and their biases [1, 3C] (GPT-2: attn.c_attn)
-    public var cProj: Linear   // W_O [C, C] and bias [1, C] (GPT-2: attn.c_proj)
-    public let heads: Int      // H
+    public var queryKeyValue: Linear      // [W_Q | W_K | W_V] [C, 3C] and their biases [1, 3C] (GPT-2: attn.c_attn)
+    public var outputProjection: Linear   // W_O [C, C] and bias [1, C] (GPT-2: attn.c_proj)
+    public let heads: Int                 // H
 
-    public init(cAttn: Linear, cProj: Linear, heads: Int) {
-        self.cAttn = cAttn
-        self.cProj = cProj
+    public init(queryKeyValue: Linear, outputProjection: Linear, heads: Int) {
+        self.queryKeyValue = queryKeyValue
+        self.outputProjection = outputProjection
         self.heads = heads
     }
 
     /// C: the width of Q, K and V (a third of c_attn's outputs).
-    public var width: Int { cAttn.weight.cols / 3 }
+    public var width: Int { queryKeyValue.weight.cols / 3 }
     /// D = C / H: the width of one head's Q, K and V.
     public var headWidth: Int { width / heads }
 
@@ -64,12 +64,12 @@ public struct Attention: Sendable {
 
     /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other.
     public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
-        let qkv = cAttn.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
+        let qkv = queryKeyValue.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
         // Each window on its own (several windows at once on several cores: appendix A1)
         let windows = FastProduct.map(x.rows / T) { b in attend(qkv, rows: b * T ..< (b + 1) * T) }
         var concatenated = Matrix(rows: x.rows, cols: width)
         for (b, window) in windows.enumerated() { concatenated.setBlock(window.y, row: b * T, col: 0) }
-        let out = cProj.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
+        let out = outputProjection.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
         return (out, Saved(input: x, qkv: qkv, weights: windows.flatMap(\.weights), concatenated: concatenated))
     }
 
@@ -92,17 +92,17 @@ public struct Attention: Sendable {
         return (y, weights)
     }
 
-    /// dOut [B·T, C] → dX [B·T, C]; adds into gradient.cAttn and gradient.cProj.
+    /// dOut [B·T, C] → dX [B·T, C]; adds into gradient.queryKeyValue and gradient.outputProjection.
     public func backward(_ dOut: Matrix, _ saved: Saved, windowLength T: Int, into gradient: inout Attention) -> Matrix {
         // out = Y·W_O + b  →  dY = dOut·W_Oᵀ (and dW_O, db)
-        let dConcatenated = cProj.backward(dOut, input: saved.concatenated, into: &gradient.cProj)
+        let dConcatenated = outputProjection.backward(dOut, input: saved.concatenated, into: &gradient.outputProjection)
         let dWindows = FastProduct.map(dOut.rows / T) { b in
             attendBackward(dConcatenated, saved, window: b, rows: b * T ..< (b + 1) * T)
         }
         var dqkv = Matrix(rows: dOut.rows, cols: 3 * width)
         for (b, window) in dWindows.enumerated() { dqkv.setBlock(window, row: b * T, col: 0) }
         // [Q | K | V] = X·[W_Q | W_K | W_V] + b  →  dX = dQKV·W_QKVᵀ (and dW_QKV, db)
-        return cAttn.backward(dqkv, input: saved.input, into: &gradient.cAttn)
+        return queryKeyValue.backward(dqkv, input: saved.input, into: &gradient.queryKeyValue)
     }
 
     /// One window: dY [T, C] (its rows of dConcatenated) → its rows of d[Q | K | V] [T, 3C].

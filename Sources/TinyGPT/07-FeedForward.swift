@@ -3,8 +3,8 @@ import Foundation
 // MARK: - Chapter 07: FeedForward (docs/07-feedforward.md)
 //
 // After attention has blended context into each token, every token is processed on its own:
-//   H = X·W_1 + b_1        expand   [T, C] → [T, 4C]: 4C feature detectors read the token
-//   R = act(H)             gate     each detector passes (roughly its value) or stays near 0
+//   F = X·W_1 + b_1        expand   [T, C] → [T, 4C]: 4C feature detectors read the token
+//   R = act(F)             gate     each detector passes (roughly its value) or stays near 0
 //   Z = R·W_2 + b_2        recombine [T, 4C] → [T, C]: the detectors that fired write back
 // act is ReLU, max(0, h), or GPT-2's GELU (tanh approximation):
 //   gelu(h) = ½ h (1 + tanh(√(2/π) (h + 0.044715 h³)))
@@ -22,12 +22,12 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// d act / dh at h
+    /// d act / df at h
     public func derivative(_ h: Float) -> Float {
         switch self {
         case .relu: return h > 0 ? 1 : 0
         case .gelu:
-            // ½(1 + tanh u) + ½ h (1 − tanh² u) · du/dh,  du/dh = √(2/π)(1 + 3·0.044715 h²)
+            // ½(1 + tanh u) + ½ h (1 − tanh² u) · du/df,  du/df = √(2/π)(1 + 3·0.044715 h²)
             let u = Activation.geluScale * (h + 0.044715 * h * h * h)
             let tanhU = Activation.tanh(u)
             return 0.5 * (1 + tanhU) + 0.5 * h * (1 - tanhU * tanhU) * Activation.geluScale * (1 + 3 * 0.044715 * h * h)
@@ -58,43 +58,43 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 public struct FeedForward: Sendable {
-    public var cFc: Linear            // W_1 [C, 4C], b_1 [1, 4C]: expand (GPT-2: mlp.c_fc)
-    public var cProj: Linear          // W_2 [4C, C], b_2 [1, C]: recombine (GPT-2: mlp.c_proj)
+    public var expand: Linear     // W_1 [C, 4C], b_1 [1, 4C] (GPT-2: mlp.c_fc)
+    public var contract: Linear   // W_2 [4C, C], b_2 [1, C] (GPT-2: mlp.c_proj)
     public let activation: Activation
 
-    public init(cFc: Linear, cProj: Linear, activation: Activation) {
-        self.cFc = cFc
-        self.cProj = cProj
+    public init(expand: Linear, contract: Linear, activation: Activation) {
+        self.expand = expand
+        self.contract = contract
         self.activation = activation
     }
 
     public struct Saved: Sendable {
         public let input: Matrix       // X [N, C]
-        public let expanded: Matrix    // H [N, 4C], before the activation
+        public let expanded: Matrix    // F [N, 4C], before the activation
         public let activated: Matrix   // R [N, 4C]
     }
 
     /// X [N, C] → Z [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
-        let expanded = cFc.forward(x)                                       // H = X·W_1 + b_1  [N, 4C]
+        let expanded = expand.forward(x)                                       // F = X·W_1 + b_1  [N, 4C]
         var activated = Matrix(rows: expanded.rows, cols: expanded.cols)
         for i in 0..<activated.values.count {
-            activated.values[i] = activation(expanded.values[i])           // R = act(H), element by element
+            activated.values[i] = activation(expanded.values[i])           // R = act(F), element by element
         }
-        let z = cProj.forward(activated)                                    // Z = R·W_2 + b_2  [N, C]
+        let z = contract.forward(activated)                                    // Z = R·W_2 + b_2  [N, C]
         return (z, Saved(input: x, expanded: expanded, activated: activated))
     }
 
-    /// dZ [N, C] → dX [N, C]; adds into gradient.cFc and gradient.cProj.
+    /// dZ [N, C] → dX [N, C]; adds into gradient.expand and gradient.contract.
     public func backward(_ dz: Matrix, _ saved: Saved, into gradient: inout FeedForward) -> Matrix {
         // Z = R·W_2 + b_2  →  dR = dZ·W_2ᵀ (and dW_2, db_2)
-        let dr = cProj.backward(dz, input: saved.activated, into: &gradient.cProj)
-        // R = act(H)  →  dH = dR ⊙ act'(H)
-        var dh = Matrix(rows: dr.rows, cols: dr.cols)
-        for i in 0..<dh.values.count {
-            dh.values[i] = dr.values[i] * activation.derivative(saved.expanded.values[i])
+        let dr = contract.backward(dz, input: saved.activated, into: &gradient.contract)
+        // R = act(F)  →  dF = dR ⊙ act'(F)
+        var df = Matrix(rows: dr.rows, cols: dr.cols)
+        for i in 0..<df.values.count {
+            df.values[i] = dr.values[i] * activation.derivative(saved.expanded.values[i])
         }
-        // H = X·W_1 + b_1  →  dX = dH·W_1ᵀ (and dW_1, db_1)
-        return cFc.backward(dh, input: saved.input, into: &gradient.cFc)
+        // F = X·W_1 + b_1  →  dX = dF·W_1ᵀ (and dW_1, db_1)
+        return expand.backward(df, input: saved.input, into: &gradient.expand)
     }
 }

@@ -39,11 +39,11 @@ public struct Block: Sendable {
     public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
         switch order {
         case .pre:
-            let (a, ln1Saved) = ln1.forward(x)                              // LN₁(X)
-            let (attended, attentionSaved) = attention.forward(a, windowLength: T)
+            let (attentionInput, ln1Saved) = ln1.forward(x)                 // LN₁(X)
+            let (attended, attentionSaved) = attention.forward(attentionInput, windowLength: T)
             let x1 = x + attended                                           // X₁ = X + Attention(LN₁(X))
-            let (b, ln2Saved) = ln2.forward(x1)                             // LN₂(X₁)
-            let (fed, feedForwardSaved) = feedForward.forward(b)
+            let (feedForwardInput, ln2Saved) = ln2.forward(x1)              // LN₂(X₁)
+            let (fed, feedForwardSaved) = feedForward.forward(feedForwardInput)
             let y = x1 + fed                                                // Y = X₁ + FeedForward(LN₂(X₁))
             return (y, Saved(ln1: ln1Saved, attention: attentionSaved, afterAttention: x1,
                              ln2: ln2Saved, feedForward: feedForwardSaved))
@@ -63,11 +63,11 @@ public struct Block: Sendable {
         switch order {
         case .pre:
             // Y = X₁ + FeedForward(LN₂(X₁))  →  dX₁ = dY + LN₂'(FeedForward'(dY))
-            let dB = feedForward.backward(dy, saved.feedForward, into: &gradient.feedForward)
-            let dx1 = dy + ln2.backward(dB, saved.ln2, into: &gradient.ln2)
+            let dFeedForwardInput = feedForward.backward(dy, saved.feedForward, into: &gradient.feedForward)
+            let dx1 = dy + ln2.backward(dFeedForwardInput, saved.ln2, into: &gradient.ln2)
             // X₁ = X + Attention(LN₁(X))  →  dX = dX₁ + LN₁'(Attention'(dX₁))
-            let dA = attention.backward(dx1, saved.attention, windowLength: T, into: &gradient.attention)
-            return dx1 + ln1.backward(dA, saved.ln1, into: &gradient.ln1)
+            let dAttentionInput = attention.backward(dx1, saved.attention, windowLength: T, into: &gradient.attention)
+            return dx1 + ln1.backward(dAttentionInput, saved.ln1, into: &gradient.ln1)
         case .post:
             // Y = LN₂(X₁ + FeedForward(X₁))  →  dS₂ = LN₂'(dY),  dX₁ = dS₂ + FeedForward'(dS₂)
             let dSum2 = ln2.backward(dy, saved.ln2, into: &gradient.ln2)

@@ -26,10 +26,10 @@ public struct Configuration: Equatable, Sendable {
     /// D = C / H
     public var headWidth: Int { width / heads }
 
-    /// Throws a `ConfigurationError` naming the value to change.
+    /// Throws a `TinyGPTError` naming the value to change.
     public func validate() throws {
         func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw ConfigurationError(message: message) }
+            if !condition { throw TinyGPTError(.configuration, message) }
         }
         try require(vocabularySize >= 2, "vocabulary size \(vocabularySize) is too small: it needs at least 2 entries")
         try require(context >= 1, "context \(context) must be at least 1 (--context)")
@@ -49,18 +49,18 @@ public struct Configuration: Equatable, Sendable {
     }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
-}
+/// A set of numbers shaped like a model's parameters that is not a model: a gradient (chapter 11)
+/// or one of AdamW's moments (chapter 12). It is the same type, so one parameter list (below)
+/// walks a model, its gradient and its moments alike.
+public typealias Gradients = GPT
 
 public struct GPT: Sendable {
     public let config: Configuration
-    public var wte: Embedding         // W_E [V, C] (GPT-2: wte)
-    public var wpe: Positions         // P [context, C] (GPT-2: wpe; fixed when sinusoidal)
-    public var blocks: [Block]        // L blocks (GPT-2: h.0, h.1, …)
-    public var lnF: LayerNorm?        // final LayerNorm, Pre-LN only (GPT-2: ln_f)
-    public var lmHead: Matrix?        // U [V, C] when untied (GPT-2: lm_head); nil when U = W_E
+    public var tokenEmbedding: Embedding       // W_E [V, C] (GPT-2: wte)
+    public var positionEmbedding: Positions    // P [context, C] (GPT-2: wpe; fixed when sinusoidal)
+    public var blocks: [Block]                 // L blocks (GPT-2: h.0, h.1, …)
+    public var finalNorm: LayerNorm?           // final LayerNorm, Pre-LN only (GPT-2: ln_f)
+    public var untiedUnembedding: Matrix?      // U [V, C] when untied (GPT-2: lm_head); nil when U = W_E
 
     /// A fresh model with GPT-2's initialisation: weights N(0, 0.02²); the two projections that
     /// write into the residual stream (attn.c_proj, mlp.c_proj) N(0, (0.02/√(2L))²); biases 0; γ 1, β 0.
@@ -69,28 +69,28 @@ public struct GPT: Sendable {
         let C = config.width, std: Float = 0.02
         let residualStd = std / Float(2 * config.layers).squareRoot()
         self.config = config
-        wte = Embedding(weight: Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random))
-        wpe = Positions(kind: config.positions, context: config.context, width: C, std: std, random: &random)
+        tokenEmbedding = Embedding(weight: Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random))
+        positionEmbedding = Positions(kind: config.positions, context: config.context, width: C, std: std, random: &random)
         blocks = []
         for _ in 0..<config.layers {
             let attention = Attention(
-                cAttn: Linear(inputs: C, outputs: 3 * C, std: std, random: &random),
-                cProj: Linear(inputs: C, outputs: C, std: residualStd, random: &random),
+                queryKeyValue: Linear(inputs: C, outputs: 3 * C, std: std, random: &random),
+                outputProjection: Linear(inputs: C, outputs: C, std: residualStd, random: &random),
                 heads: config.heads)
             let feedForward = FeedForward(
-                cFc: Linear(inputs: C, outputs: 4 * C, std: std, random: &random),
-                cProj: Linear(inputs: 4 * C, outputs: C, std: residualStd, random: &random),
+                expand: Linear(inputs: C, outputs: 4 * C, std: std, random: &random),
+                contract: Linear(inputs: 4 * C, outputs: C, std: residualStd, random: &random),
                 activation: config.activation)
             blocks.append(Block(ln1: LayerNorm(width: C, epsilon: config.layerNormEpsilon), attention: attention,
                                 ln2: LayerNorm(width: C, epsilon: config.layerNormEpsilon), feedForward: feedForward,
                                 order: config.norm))
         }
-        lnF = config.norm == .pre ? LayerNorm(width: C, epsilon: config.layerNormEpsilon) : nil
-        lmHead = config.tied ? nil : Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random)
+        finalNorm = config.norm == .pre ? LayerNorm(width: C, epsilon: config.layerNormEpsilon) : nil
+        untiedUnembedding = config.tied ? nil : Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random)
     }
 
     /// U [V, C]: row v is the vector that candidate token v is matched against.
-    public var unembedding: Matrix { lmHead ?? wte.weight }
+    public var unembedding: Matrix { untiedUnembedding ?? tokenEmbedding.weight }
 
     public struct Saved: Sendable {
         public let ids: [Int]                 // [B·T]
@@ -105,8 +105,8 @@ public struct GPT: Sendable {
     /// Row b·T + t holds the scores for the token after position t of window b.
     public func forward(_ ids: [Int], windowLength T: Int) -> (logits: Matrix, saved: Saved) {
         precondition(T >= 1 && T <= config.context && ids.count % T == 0, "windows of \(T) tokens from \(ids.count) IDs")
-        let tokens = wte.forward(ids)                                     // W_E[ids]  [B·T, C]
-        var x = wpe.forward(tokens, windowLength: T)                      // X₀ = W_E[ids] + P
+        let tokens = tokenEmbedding.forward(ids)                                     // W_E[ids]  [B·T, C]
+        var x = positionEmbedding.forward(tokens, windowLength: T)                      // X₀ = W_E[ids] + P
         let embedded = x
         var blockSaved: [Block.Saved] = [], blockOutputs: [Matrix] = []
         for block in blocks {
@@ -116,8 +116,8 @@ public struct GPT: Sendable {
             x = y
         }
         var finalNormSaved: LayerNorm.Saved? = nil
-        if let lnF {
-            let (z, saved) = lnF.forward(x)                               // Z = LN_f(X_L)
+        if let finalNorm {
+            let (z, saved) = finalNorm.forward(x)                               // Z = LN_f(X_L)
             finalNormSaved = saved
             x = z
         }
@@ -139,8 +139,8 @@ public struct Parameter {
 
 extension GPT {
     public var parameters: [Parameter] {
-        var list = [Parameter(name: "wte.weight", path: \GPT.wte.weight, decays: true)]
-        if wpe.kind == .learned { list.append(Parameter(name: "wpe.weight", path: \GPT.wpe.weight, decays: true)) }
+        var list = [Parameter(name: "wte.weight", path: \GPT.tokenEmbedding.weight, decays: true)]
+        if positionEmbedding.kind == .learned { list.append(Parameter(name: "wpe.weight", path: \GPT.positionEmbedding.weight, decays: true)) }
         for l in blocks.indices {
             let block: WritableKeyPath<GPT, Block> = \GPT.blocks[l]
             func add(_ name: String, _ path: WritableKeyPath<Block, Matrix>, decays: Bool) {
@@ -148,22 +148,22 @@ extension GPT {
             }
             add("ln_1.weight", \Block.ln1.gamma, decays: false)
             add("ln_1.bias", \Block.ln1.beta, decays: false)
-            add("attn.c_attn.weight", \Block.attention.cAttn.weight, decays: true)
-            add("attn.c_attn.bias", \Block.attention.cAttn.bias, decays: false)
-            add("attn.c_proj.weight", \Block.attention.cProj.weight, decays: true)
-            add("attn.c_proj.bias", \Block.attention.cProj.bias, decays: false)
+            add("attn.c_attn.weight", \Block.attention.queryKeyValue.weight, decays: true)
+            add("attn.c_attn.bias", \Block.attention.queryKeyValue.bias, decays: false)
+            add("attn.c_proj.weight", \Block.attention.outputProjection.weight, decays: true)
+            add("attn.c_proj.bias", \Block.attention.outputProjection.bias, decays: false)
             add("ln_2.weight", \Block.ln2.gamma, decays: false)
             add("ln_2.bias", \Block.ln2.beta, decays: false)
-            add("mlp.c_fc.weight", \Block.feedForward.cFc.weight, decays: true)
-            add("mlp.c_fc.bias", \Block.feedForward.cFc.bias, decays: false)
-            add("mlp.c_proj.weight", \Block.feedForward.cProj.weight, decays: true)
-            add("mlp.c_proj.bias", \Block.feedForward.cProj.bias, decays: false)
+            add("mlp.c_fc.weight", \Block.feedForward.expand.weight, decays: true)
+            add("mlp.c_fc.bias", \Block.feedForward.expand.bias, decays: false)
+            add("mlp.c_proj.weight", \Block.feedForward.contract.weight, decays: true)
+            add("mlp.c_proj.bias", \Block.feedForward.contract.bias, decays: false)
         }
-        if lnF != nil {
-            list.append(Parameter(name: "ln_f.weight", path: \GPT.lnF!.gamma, decays: false))
-            list.append(Parameter(name: "ln_f.bias", path: \GPT.lnF!.beta, decays: false))
+        if finalNorm != nil {
+            list.append(Parameter(name: "ln_f.weight", path: \GPT.finalNorm!.gamma, decays: false))
+            list.append(Parameter(name: "ln_f.bias", path: \GPT.finalNorm!.beta, decays: false))
         }
-        if lmHead != nil { list.append(Parameter(name: "lm_head.weight", path: \GPT.lmHead!, decays: true)) }
+        if untiedUnembedding != nil { list.append(Parameter(name: "lm_head.weight", path: \GPT.untiedUnembedding!, decays: true)) }
         return list
     }
 
@@ -181,8 +181,9 @@ extension GPT {
         self[keyPath: path] = matrix
     }
 
-    /// The same model with every parameter set to 0: the shape gradients and optimizer moments take.
-    public func zeroed() -> GPT {
+    /// Every parameter of the same shape set to 0: where a gradient (chapter 11) or a moment of
+    /// AdamW (chapter 12) starts.
+    public func zeroed() -> Gradients {
         var copy = self
         for parameter in parameters {
             let old = copy[keyPath: parameter.path]

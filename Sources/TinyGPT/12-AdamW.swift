@@ -67,8 +67,8 @@ public func adamWUpdate(_ theta: inout Matrix, gradient g: Matrix, m: inout Matr
 /// The optimizer's state for a whole model: m and v have the model's shape; `step` counts updates.
 public struct AdamW: Sendable {
     public var settings: OptimizerSettings
-    public var m: GPT
-    public var v: GPT
+    public var m: Gradients
+    public var v: Gradients
     public var step = 0
 
     public init(model: GPT, settings: OptimizerSettings) {
@@ -80,7 +80,7 @@ public struct AdamW: Sendable {
     /// Clips `gradient`, then updates every parameter of `model`. Returns the norm before clipping
     /// and the learning rate used.
     @discardableResult
-    public mutating func update(_ model: inout GPT, gradient: GPT) -> (gradientNorm: Float, learningRate: Float) {
+    public mutating func update(_ model: inout GPT, gradient: Gradients) -> (gradientNorm: Float, learningRate: Float) {
         let parameters = model.parameters
         let norm = globalNorm(parameters.map { gradient[keyPath: $0.path] })
         let factor = clipFactor(norm: norm, clip: settings.clip)

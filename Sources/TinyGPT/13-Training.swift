@@ -9,20 +9,6 @@ import Foundation
 // One step: forward → loss → backward → AdamW. The last part of the stream is held out: it is
 // never trained on, and its loss says how much of what was learned carries to unseen text.
 
-public enum TrainingError: Error, CustomStringConvertible, Sendable {
-    case corpusTooShort(tokens: Int, needed: Int)
-    case lossNotFinite(step: Int, loss: Float)
-
-    public var description: String {
-        switch self {
-        case .corpusTooShort(let tokens, let needed):
-            return "the corpus has \(tokens) tokens but training needs at least \(needed) (one window of --context plus the token after it): use a longer corpus or a smaller --context"
-        case .lossNotFinite(let step, let loss):
-            return "the loss became \(loss) at step \(step): training diverged; lower --lr or raise --warmup"
-        }
-    }
-}
-
 /// The token stream, split into a training part and a held-out tail.
 public struct TextDataset: Sendable {
     public let train: [Int]
@@ -31,7 +17,7 @@ public struct TextDataset: Sendable {
 
     /// Keeps the last `heldOutFraction` of the tokens apart (when at least one window fits there).
     public init(ids: [Int], windowLength T: Int, heldOutFraction: Double = 0.1) throws {
-        guard ids.count >= T + 1 else { throw TrainingError.corpusTooShort(tokens: ids.count, needed: T + 1) }
+        guard ids.count >= T + 1 else { throw TinyGPTError(.training, "the corpus has \(ids.count) tokens but training needs at least \(T + 1) (one window of --context plus the token after it): use a longer corpus or a smaller --context") }
         var split = ids.count - Int(Double(ids.count) * heldOutFraction)
         if ids.count - split < T + 1 || split < T + 1 { split = ids.count }   // too short to hold out: none
         train = Array(ids[..<split])
@@ -89,7 +75,7 @@ extension GPT {
     /// that can run on different cores (appendix A1). The loss is a mean over all B·T rows, so a
     /// group of n rows counts n / (B·T): chapter 11's `share`. The groups' gradients are added in
     /// order, so the bits depend on the number of shards, never on threads.
-    public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: GPT) {
+    public func lossAndGradient(ids: [Int], targets: [Int], windowLength T: Int, shards: Int) -> (loss: Float, gradient: Gradients) {
         let windows = ids.count / T, groups = max(1, min(shards, windows))
         var results = FastProduct.map(groups) { g in
             let rows = windows * g / groups * T ..< windows * (g + 1) / groups * T      // whole windows
@@ -155,7 +141,7 @@ public struct Trainer: Sendable {
     public mutating func step() throws -> StepReport {
         let (ids, targets) = dataset.batch(windows: batchSize, random: &random)
         let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength, shards: shards)
-        guard loss.isFinite else { throw TrainingError.lossNotFinite(step: optimizer.step + 1, loss: loss) }
+        guard loss.isFinite else { throw TinyGPTError(.training, "the loss became \(loss) at step \(optimizer.step + 1): training diverged; lower --lr or raise --warmup") }
         let (norm, eta) = optimizer.update(&model, gradient: gradient)
         return StepReport(step: optimizer.step, loss: loss, learningRate: eta, gradientNorm: norm)
     }

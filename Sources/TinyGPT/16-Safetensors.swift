@@ -9,13 +9,6 @@ import Foundation
 //   offsets count from the first byte after the header. Nothing in the file is code: reading it runs nothing.
 // Beside it, small JSON files hold everything that is not a tensor (config.json, chapter 17).
 
-/// Something wrong with a checkpoint file: names the file and what is wrong with it.
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
-    public let file: String
-    public let message: String
-    public var description: String { "\(file): \(message)" }
-}
-
 // MARK: safetensors
 
 /// One tensor of a safetensors file: its shape and its numbers, row-major.
@@ -54,7 +47,7 @@ public enum Safetensors {
 
     /// The bytes of a safetensors file → name → tensor. Throws, naming `file`, on anything malformed.
     public static func decode(_ data: Data, file: String) throws -> [String: Tensor] {
-        func fail(_ message: String) -> CheckpointError { CheckpointError(file: file, message: message) }
+        func fail(_ message: String) -> TinyGPTError { TinyGPTError(file: file, message: message) }
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw fail("\(bytes.count) bytes is too short for a safetensors file (its first 8 bytes give the header's length)") }
         let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
@@ -113,7 +106,7 @@ struct JSONObject {
 
     init(_ data: Data, file: String) throws {
         guard let values = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError(file: file, message: "not a JSON object")
+            throw TinyGPTError(file: file, message: "not a JSON object")
         }
         self.file = file
         self.values = values
@@ -123,25 +116,25 @@ struct JSONObject {
 
     func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
         if !has(key), let fallback { return fallback }
-        guard let value = values[key] as? Int else { throw CheckpointError(file: file, message: "\(key) must be a whole number") }
+        guard let value = values[key] as? Int else { throw TinyGPTError(file: file, message: "\(key) must be a whole number") }
         return value
     }
 
     func number(_ key: String, default fallback: Double? = nil) throws -> Double {
         if !has(key), let fallback { return fallback }
-        guard let value = values[key] as? Double else { throw CheckpointError(file: file, message: "\(key) must be a number") }
+        guard let value = values[key] as? Double else { throw TinyGPTError(file: file, message: "\(key) must be a number") }
         return value
     }
 
     func string(_ key: String, default fallback: String? = nil) throws -> String {
         if !has(key), let fallback { return fallback }
-        guard let value = values[key] as? String else { throw CheckpointError(file: file, message: "\(key) must be a string") }
+        guard let value = values[key] as? String else { throw TinyGPTError(file: file, message: "\(key) must be a string") }
         return value
     }
 
     func boolean(_ key: String, default fallback: Bool) throws -> Bool {
         guard has(key) else { return fallback }
-        guard let value = values[key] as? Bool else { throw CheckpointError(file: file, message: "\(key) must be true or false") }
+        guard let value = values[key] as? Bool else { throw TinyGPTError(file: file, message: "\(key) must be true or false") }
         return value
     }
 }

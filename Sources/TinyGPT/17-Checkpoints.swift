@@ -35,7 +35,7 @@ extension Configuration {
     /// Reads config.json: ours, or one Hugging Face wrote for GPT-2 (its many other keys are ignored,
     /// except those that would change what the model computes).
     init(json: JSONObject) throws {
-        func fail(_ message: String) -> CheckpointError { CheckpointError(file: json.file, message: message) }
+        func fail(_ message: String) -> TinyGPTError { TinyGPTError(file: json.file, message: message) }
         self.init()
         let modelType = try json.string("model_type", default: "gpt2")
         guard modelType == "gpt2" || modelType == "tinygpt" else { throw fail("model_type '\(modelType)' is not GPT-2's") }
@@ -66,7 +66,7 @@ extension Configuration {
         where try json.boolean(key, default: expected) != expected {
             throw fail("\(key) is \(!expected): TinyGPT's attention cannot do that")
         }
-        do { try validate() } catch let error as ConfigurationError { throw fail(error.message) }
+        do { try validate() } catch let error as TinyGPTError { throw fail(error.description) }
     }
 }
 
@@ -91,9 +91,9 @@ extension GPT {
 
     /// A model of `config` with its parameters taken from `tensors`. Every tensor must be used,
     /// except Hugging Face's causal-mask buffers (h.N.attn.bias, h.N.attn.masked_bias: chapter 05
-    /// builds the mask itself) and a tied lm_head.weight equal to wte.weight.
+    /// builds the mask itself) and a tied lm_head.weight equal to tokenEmbedding.weight.
     public init(config: Configuration, tensors: [String: Tensor], file: String) throws {
-        func fail(_ message: String) -> CheckpointError { CheckpointError(file: file, message: message) }
+        func fail(_ message: String) -> TinyGPTError { TinyGPTError(file: file, message: message) }
         var random = RandomGenerator(seed: 0)
         self = try GPT(config: config, random: &random)                    // every value below is replaced
         var unused = Set(tensors.keys)
@@ -115,7 +115,7 @@ extension GPT {
             }
             self[keyPath: parameter.path] = Matrix(rows: matrix.rows, cols: matrix.cols, values: tensor.values)
         }
-        if config.tied, let head = take("lm_head.weight"), head.values != wte.weight.values {
+        if config.tied, let head = take("lm_head.weight"), head.values != tokenEmbedding.weight.values {
             throw fail("lm_head.weight differs from wte.weight, but config.json says tie_word_embeddings is true")
         }
         let maskBuffers = Set(blocks.indices.flatMap { ["h.\($0).attn.bias", "h.\($0).attn.masked_bias"] })
@@ -197,13 +197,13 @@ public struct TrainingState: Sendable {
         settings.weightDecay = Float(try json.number("weight_decay"))
         settings.clip = Float(try json.number("clip"))
         guard let state = UInt64(try json.string("random_state")), let fingerprint = UInt64(try json.string("corpus_fingerprint")) else {
-            throw CheckpointError(file: json.file, message: "random_state and corpus_fingerprint must be whole numbers written as strings")
+            throw TinyGPTError(file: json.file, message: "random_state and corpus_fingerprint must be whole numbers written as strings")
         }
         func curve(_ key: String) throws -> [LossPoint] {
             guard let points = json.values[key] as? [[String: Any]] else { return [] }
             return try points.map { point in
                 guard let step = point["step"] as? Int, let loss = point["loss"] as? Double else {
-                    throw CheckpointError(file: json.file, message: "\(key) holds a point without a step and a loss")
+                    throw TinyGPTError(file: json.file, message: "\(key) holds a point without a step and a loss")
                 }
                 return LossPoint(step: step, loss: Float(loss))
             }
@@ -216,7 +216,7 @@ public struct TrainingState: Sendable {
                 let name = prefix + GPT.fileName(parameter.name)
                 let expected = model[keyPath: parameter.path]
                 guard let tensor = tensors[name], tensor.values.count == expected.values.count else {
-                    throw CheckpointError(file: momentsFile, message: "no tensor \(name) with \(expected.values.count) values")
+                    throw TinyGPTError(file: momentsFile, message: "no tensor \(name) with \(expected.values.count) values")
                 }
                 optimizer[keyPath: path.appending(path: parameter.path)] =
                     Matrix(rows: expected.rows, cols: expected.cols, values: tensor.values)
@@ -224,7 +224,7 @@ public struct TrainingState: Sendable {
         }
         let (batchSize, shards, heldOut) = (try json.integer("batch_size"), try json.integer("shards"), try json.number("held_out_fraction"))
         guard batchSize >= 1, shards >= 1, (0...0.9).contains(heldOut), optimizer.step >= 0, settings.totalSteps >= 1, settings.warmupSteps >= 0 else {
-            throw CheckpointError(file: json.file, message: "batch_size, shards, total_steps must be at least 1, step and warmup_steps at least 0, held_out_fraction in 0…0.9")
+            throw TinyGPTError(file: json.file, message: "batch_size, shards, total_steps must be at least 1, step and warmup_steps at least 0, held_out_fraction in 0…0.9")
         }
         self.init(optimizer: optimizer, random: RandomGenerator(seed: state), batchSize: batchSize, shards: shards, heldOutFraction: heldOut,
                   corpus: try json.string("corpus"), corpusFingerprint: fingerprint,
@@ -291,7 +291,7 @@ public struct Checkpoint: Sendable {
             }
         } catch {
             try? files.removeItem(at: temporary)
-            throw CheckpointError(file: path, message: "cannot save: \(error.localizedDescription)")
+            throw TinyGPTError(file: path, message: "cannot save: \(error.localizedDescription)")
         }
     }
 
@@ -301,7 +301,7 @@ public struct Checkpoint: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return false }
         guard isDirectory.boolValue, FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else {
-            throw CheckpointError(file: directory.path, message: "exists and is not a checkpoint (no config.json): choose another directory")
+            throw TinyGPTError(file: directory.path, message: "exists and is not a checkpoint (no config.json): choose another directory")
         }
         return true
     }
@@ -311,38 +311,38 @@ public struct Checkpoint: Sendable {
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
         func read(_ name: String) throws -> Data {
             guard let data = FileManager.default.contents(atPath: file(name).path) else {
-                throw CheckpointError(file: file(name).path, message: "missing or unreadable")
+                throw TinyGPTError(file: file(name).path, message: "missing or unreadable")
             }
             return data
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CheckpointError(file: directory.path, message: "no such checkpoint directory")
+            throw TinyGPTError(file: directory.path, message: "no such checkpoint directory")
         }
         let config = try Configuration(json: JSONObject(try read("config.json"), file: file("config.json").path))
         let tokenizer: any Tokenizer
         if FileManager.default.fileExists(atPath: file("tinygpt_tokenizer.json").path) {
             let json = try JSONObject(try read("tinygpt_tokenizer.json"), file: file("tinygpt_tokenizer.json").path)
             guard let vocabulary = json.values["vocabulary"] as? [String], !vocabulary.isEmpty else {
-                throw CheckpointError(file: json.file, message: "needs a non-empty list of strings under \"vocabulary\"")
+                throw TinyGPTError(file: json.file, message: "needs a non-empty list of strings under \"vocabulary\"")
             }
             guard Set(vocabulary).count == vocabulary.count else {
-                throw CheckpointError(file: json.file, message: "lists a piece twice: each piece has one ID")
+                throw TinyGPTError(file: json.file, message: "lists a piece twice: each piece has one ID")
             }
             switch try json.string("kind") {
             case "word": tokenizer = WordTokenizer(vocabulary: vocabulary)
             case "char": tokenizer = CharacterTokenizer(vocabulary: vocabulary)
-            case let other: throw CheckpointError(file: json.file, message: "unknown tokenizer kind '\(other)' (word or char)")
+            case let other: throw TinyGPTError(file: json.file, message: "unknown tokenizer kind '\(other)' (word or char)")
             }
         } else {
             do {
                 tokenizer = try BytePairTokenizer(vocabJSON: try read("vocab.json"), mergesText: String(decoding: try read("merges.txt"), as: UTF8.self))
-            } catch let error as TokenizerFileError {
-                throw CheckpointError(file: directory.path, message: "vocab.json + merges.txt: \(error)")
+            } catch let error as TinyGPTError {
+                throw TinyGPTError(file: directory.path, message: "vocab.json + merges.txt: \(error)")
             }
         }
         guard tokenizer.count <= config.vocabularySize else {
-            throw CheckpointError(file: file("config.json").path, message: "vocab_size \(config.vocabularySize) is smaller than the tokenizer's \(tokenizer.count) entries")
+            throw TinyGPTError(file: file("config.json").path, message: "vocab_size \(config.vocabularySize) is smaller than the tokenizer's \(tokenizer.count) entries")
         }
         let modelFile = file("model.safetensors").path
         let model = try GPT(config: config, tensors: try Safetensors.decode(try read("model.safetensors"), file: modelFile), file: modelFile)

@@ -44,11 +44,11 @@ func bench(_ flags: Flags) throws {
     let shards = try flags.integer("shards", atLeast: 1)
     let json = flags.flag("json")
     if flags.flag("kernel") { return try benchKernel(shapes: try kernelShapes(flags.string("shapes")), runs: runs, json: json) }
-    if flags.isSet("shapes") { throw UsageError("--shapes goes with --kernel (the training presets have shapes of their own)") }
+    if flags.isSet("shapes") { throw CommandLineError.usage("--shapes goes with --kernel (the training presets have shapes of their own)") }
     let name = flags.string("preset")
     let chosen = name == "all" ? presets : presets.filter { $0.name == name }
     guard !chosen.isEmpty else {
-        throw UsageError("--preset takes one of demo, baby, small, all, got '\(name)'")
+        throw CommandLineError.usage("--preset takes one of demo, baby, small, all, got '\(name)'")
     }
     if !json {
         Output.line("gpt bench: training steps (forward + backward + AdamW) on random tokens, \(FastProduct.threads) thread(s), median of \(runs) runs")
@@ -112,7 +112,7 @@ func kernelShapes(_ text: String) throws -> [KernelShape] {
         }
         guard parts.count == 3, let (n, ta) = size(parts[0], true), let (k, _) = size(parts[1], false),
               let (m, tb) = size(parts[2], true) else {
-            throw UsageError("--shapes takes NxKxM items (1 to 8192 each, optional t after N or M), got '\(item)'")
+            throw CommandLineError.usage("--shapes takes NxKxM items (1 to 8192 each, optional t after N or M), got '\(item)'")
         }
         return KernelShape(n: n, k: k, m: m, transposingA: ta, transposingB: tb)
     }

@@ -21,17 +21,17 @@ let evalFlags: [FlagSpec] = [
 
 /// Loads a checkpoint directory, or says in one line which file is wrong and how.
 func loadCheckpoint(_ path: String) throws -> Checkpoint {
-    do { return try Checkpoint.load(from: URL(fileURLWithPath: path)) } catch let error as CheckpointError { throw RunError("\(error)") }
+    try Checkpoint.load(from: URL(fileURLWithPath: path))
 }
 
 func saveCheckpoint(_ checkpoint: Checkpoint, to path: String) throws {
-    do { try checkpoint.save(to: URL(fileURLWithPath: path)) } catch let error as CheckpointError { throw RunError("\(error)") }
+    try checkpoint.save(to: URL(fileURLWithPath: path))
 }
 
 /// The prompt's IDs; words outside the vocabulary are named on stderr.
 func promptIDs(_ prompt: String, _ tokenizer: any Tokenizer) throws -> [Int] {
     let encoding = tokenizer.encode(prompt)
-    guard !encoding.ids.isEmpty else { throw UsageError("--prompt is empty: give some text to continue, e.g. --prompt \"I drink\"") }
+    guard !encoding.ids.isEmpty else { throw CommandLineError.usage("--prompt is empty: give some text to continue, e.g. --prompt \"I drink\"") }
     if !encoding.unknown.isEmpty {
         Output.note("not in the vocabulary (became \(unknownPiece)): " + encoding.unknown.map(visible).joined(separator: ", "))
     }
@@ -52,12 +52,12 @@ func sample(_ flags: Flags) throws {
 
 /// gpt eval: the mean cross-entropy per token of a text, and its perplexity.
 func evaluate(_ flags: Flags) throws {
-    guard flags.isSet("text") else { throw UsageError("gpt eval needs --text FILE: the text to measure the model on") }
+    guard flags.isSet("text") else { throw CommandLineError.usage("gpt eval needs --text FILE: the text to measure the model on") }
     FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
     let path = flags.string("text")
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let encoding = checkpoint.tokenizer.encode(try readCorpus(path))
-    guard encoding.ids.count >= 2 else { throw RunError("\(path) gives \(encoding.ids.count) token: eval needs at least 2") }
+    guard encoding.ids.count >= 2 else { throw CommandLineError.failure("\(path) gives \(encoding.ids.count) token: eval needs at least 2") }
     if !encoding.unknown.isEmpty {
         Output.note("\(encoding.unknown.count) pieces of \(path) are not in the vocabulary and count as \(unknownPiece)")
     }

@@ -2,16 +2,14 @@ import Foundation
 
 // The command line's flags: `--name value` or `--switch`, each with a default that --help shows.
 
-/// Bad usage: printed as one line on stderr, exit status 2.
-struct UsageError: Error, CustomStringConvertible {
+/// What the command line refuses: one line on stderr, and the exit status that says whose fault
+/// it was: 2 for bad usage (a flag, a value), 1 for a failure while running (a file, a diverged run).
+struct CommandLineError: Error, CustomStringConvertible {
     let description: String
-    init(_ message: String) { description = message }
-}
+    let status: Int32
 
-/// A failure while running (unreadable file, diverged training): one line on stderr, exit status 1.
-struct RunError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
+    static func usage(_ message: String) -> CommandLineError { CommandLineError(description: message, status: 2) }
+    static func failure(_ message: String) -> CommandLineError { CommandLineError(description: message, status: 1) }
 }
 
 struct FlagSpec {
@@ -34,17 +32,17 @@ struct Flags {
         while i < arguments.count {
             let argument = arguments[i]
             guard argument.hasPrefix("--"), argument.count > 2 else {
-                throw UsageError("unexpected argument '\(argument)': flags look like --name value (see gpt \(command) --help)")
+                throw CommandLineError.usage("unexpected argument '\(argument)': flags look like --name value (see gpt \(command) --help)")
             }
             let name = String(argument.dropFirst(2))
             guard let spec = specs.first(where: { $0.name == name }) else {
-                throw UsageError("unknown flag --\(name) for 'gpt \(command)' (see gpt \(command) --help)")
+                throw CommandLineError.usage("unknown flag --\(name) for 'gpt \(command)' (see gpt \(command) --help)")
             }
             if spec.isSwitch {
                 values[name] = "true"
                 i += 1
             } else {
-                guard i + 1 < arguments.count else { throw UsageError("--\(name) needs a value (default: \(spec.defaultValue))") }
+                guard i + 1 < arguments.count else { throw CommandLineError.usage("--\(name) needs a value (default: \(spec.defaultValue))") }
                 values[name] = arguments[i + 1]
                 i += 2
             }
@@ -61,16 +59,16 @@ struct Flags {
 
     func integer(_ name: String, atLeast minimum: Int) throws -> Int {
         let text = string(name)
-        guard let value = Int(text) else { throw UsageError("--\(name) takes a whole number, got '\(text)'") }
-        guard value >= minimum else { throw UsageError("--\(name) must be at least \(minimum), got \(value)") }
+        guard let value = Int(text) else { throw CommandLineError.usage("--\(name) takes a whole number, got '\(text)'") }
+        guard value >= minimum else { throw CommandLineError.usage("--\(name) must be at least \(minimum), got \(value)") }
         return value
     }
 
     func number(_ name: String, in range: ClosedRange<Float>) throws -> Float {
         let text = string(name)
-        guard let value = Float(text), value.isFinite else { throw UsageError("--\(name) takes a number, got '\(text)'") }
+        guard let value = Float(text), value.isFinite else { throw CommandLineError.usage("--\(name) takes a number, got '\(text)'") }
         guard range.contains(value) else {
-            throw UsageError("--\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(text)")
+            throw CommandLineError.usage("--\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(text)")
         }
         return value
     }
@@ -78,7 +76,7 @@ struct Flags {
     func choice<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) throws -> T where T.RawValue == String {
         let text = string(name)
         guard let value = T(rawValue: text) else {
-            throw UsageError("--\(name) takes one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            throw CommandLineError.usage("--\(name) takes one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
         }
         return value
     }

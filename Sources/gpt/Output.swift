@@ -39,7 +39,7 @@ enum Output {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
-            throw RunError("cannot write \(path): \(error.localizedDescription)")
+            throw CommandLineError.failure("cannot write \(path): \(error.localizedDescription)")
         }
     }
 }
@@ -48,16 +48,16 @@ enum Output {
 func readCorpus(_ path: String) throws -> String {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-        throw RunError("cannot read corpus '\(path)': no such file (pass --corpus PATH)")
+        throw CommandLineError.failure("cannot read corpus '\(path)': no such file (pass --corpus PATH)")
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw RunError("cannot read corpus '\(path)': permission denied or unreadable")
+        throw CommandLineError.failure("cannot read corpus '\(path)': permission denied or unreadable")
     }
     guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
-        throw RunError("corpus '\(path)' is not UTF-8 text (is it a binary file?)")
+        throw CommandLineError.failure("corpus '\(path)' is not UTF-8 text (is it a binary file?)")
     }
     guard !text.allSatisfy(\.isWhitespace) else {
-        throw RunError("corpus '\(path)' is empty: give it some text")
+        throw CommandLineError.failure("corpus '\(path)' is empty: give it some text")
     }
     return text
 }

@@ -58,13 +58,13 @@ func configuration(_ flags: Flags, vocabularySize: Int) throws -> Configuration 
     config.activation = try flags.choice("activation", as: Activation.self)
     config.positions = try flags.choice("positions", as: PositionKind.self)
     config.tied = !flags.flag("untied")
-    do { try config.validate() } catch let error as ConfigurationError { throw UsageError(error.message) }
+    try config.validate()                                    // a TinyGPTError of kind .configuration: exit 2
     return config
 }
 
 func seedAndThreads(_ flags: Flags) throws -> UInt64 {
     let seedText = flags.string("seed")
-    guard let seed = UInt64(seedText) else { throw UsageError("--seed takes a whole number ≥ 0, got '\(seedText)'") }
+    guard let seed = UInt64(seedText) else { throw CommandLineError.usage("--seed takes a whole number ≥ 0, got '\(seedText)'") }
     FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
     return seed
 }

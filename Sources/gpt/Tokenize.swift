@@ -18,7 +18,7 @@ private func atLeast(_ text: String, _ width: Int) -> String {
 func tokenize(_ flags: Flags) throws {
     let vocabularySize = try flags.integer("vocab-size", atLeast: 256)
     let text = flags.string("text")
-    guard !text.isEmpty else { throw UsageError("--text is empty: give it some words, like --text \"I drink coffee\"") }
+    guard !text.isEmpty else { throw CommandLineError.usage("--text is empty: give it some words, like --text \"I drink coffee\"") }
     let path = flags.string("corpus")
     let corpus = try readCorpus(path)
     let words = BytePairTokenizer.preSplit(corpus)

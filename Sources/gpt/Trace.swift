@@ -12,12 +12,12 @@ let traceFlags = modelFlags + [
 func trace(_ flags: Flags) throws {
     let prompt = flags.string("prompt")
     guard !prompt.allSatisfy(\.isWhitespace) else {
-        throw UsageError("--prompt is empty: give some text, e.g. --prompt \"I drink coffee every\"")
+        throw CommandLineError.usage("--prompt is empty: give some text, e.g. --prompt \"I drink coffee every\"")
     }
     let model: GPT, tokenizer: any Tokenizer, source: String
     if flags.isSet("checkpoint") {
         if let modelFlag = modelFlags.map(\.name).first(where: { flags.isSet($0) && $0 != "threads" }) {
-            throw UsageError("--\(modelFlag) cannot be combined with --checkpoint: the checkpoint fixes the model and its tokenizer")
+            throw CommandLineError.usage("--\(modelFlag) cannot be combined with --checkpoint: the checkpoint fixes the model and its tokenizer")
         }
         _ = try seedAndThreads(flags)
         let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
@@ -55,32 +55,32 @@ func trace(_ flags: Flags) throws {
     more("token IDs: " + ids.map(String.init).joined(separator: " ") + "   (vocabulary of \(tokenizer.count) from \(source))")
 
     let (logits, saved) = model.forward(ids, windowLength: T)
-    stage("02 Embedding", "X = W_E[ids]: rows \(ids.map(String.init).joined(separator: ", ")) of W_E \(model.wte.weight.shape) → X [\(T), \(C)], one row per token")
-    more("row 0 (\(labels[0])) begins " + model.wte.weight.row(ids[0]).prefix(5).map { fixed($0, 3) }.joined(separator: " ") + " …")
-    stage("03 Positions", "X₀ = X + P[0..<\(T)]: P \(model.wpe.weight.shape) \(config.positions.rawValue) → X₀ \(saved.embedded.shape)")
+    stage("02 Embedding", "X = W_E[ids]: rows \(ids.map(String.init).joined(separator: ", ")) of W_E \(model.tokenEmbedding.weight.shape) → X [\(T), \(C)], one row per token")
+    more("row 0 (\(labels[0])) begins " + model.tokenEmbedding.weight.row(ids[0]).prefix(5).map { fixed($0, 3) }.joined(separator: " ") + " …")
+    stage("03 Positions", "X₀ = X + P[0..<\(T)]: P \(model.positionEmbedding.weight.shape) \(config.positions.rawValue) → X₀ \(saved.embedded.shape)")
 
     for (l, block) in model.blocks.enumerated() {
         let s = saved.blocks[l]
         Output.line()
         stage("08 Block", "block \(l + 1) of \(config.layers) (GPT-2: h.\(l)), \(config.norm == .pre ? "Pre-LN" : "Post-LN") order")
         if config.norm == .pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]") }
-        stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.cAttn.weight.shape) → \(s.attention.qkv.shape)")
+        stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.queryKeyValue.weight.shape) → \(s.attention.qkv.shape)")
         more("\(H) heads of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
         more("scores S = Q_h·K_hᵀ / √\(D) → [\(T), \(T)]; causal mask: row i keeps columns 0…i")
         more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
         printWeights(s.attention.weights[0], labels: labels)
         more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
-        more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.cProj.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
+        more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
         if config.norm == .pre {
             stage("08 Residual", "X₁ = X + attention → \(s.afterAttention.shape)")
             stage("06 LayerNorm", "LN₂(X₁) → [\(T), \(C)]")
         } else {
             stage("08 Residual", "X + attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")
         }
-        stage("07 FeedForward", "expand H = X·W_1 + b_1: [\(T), \(C)]·\(block.feedForward.cFc.weight.shape) → \(s.feedForward.expanded.shape)")
+        stage("07 FeedForward", "expand F = X·W_1 + b_1: [\(T), \(C)]·\(block.feedForward.expand.weight.shape) → \(s.feedForward.expanded.shape)")
         let active = s.feedForward.activated.values.filter { $0 > 0.01 }.count
-        more("gate R = \(config.activation.rawValue.uppercased())(H) → \(s.feedForward.activated.shape): \(active) of \(s.feedForward.activated.values.count) detectors above 0.01")
-        more("recombine Z = R·W_2 + b_2: \(s.feedForward.activated.shape)·\(block.feedForward.cProj.weight.shape) → [\(T), \(C)]")
+        more("gate R = \(config.activation.rawValue.uppercased())(F) → \(s.feedForward.activated.shape): \(active) of \(s.feedForward.activated.values.count) detectors above 0.01")
+        more("recombine Z = R·W_2 + b_2: \(s.feedForward.activated.shape)·\(block.feedForward.contract.weight.shape) → [\(T), \(C)]")
         if config.norm == .pre {
             stage("08 Residual", "X₂ = X₁ + Z → \(saved.blockOutputs[l].shape)")
         } else {

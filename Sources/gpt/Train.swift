@@ -42,7 +42,7 @@ func samplingSettings(_ flags: Flags) throws -> SamplingSettings {
     if flags.isSet("top-k") { settings.topK = try flags.integer("top-k", atLeast: 1) }
     if flags.isSet("top-p") {
         let p = try flags.number("top-p", in: 0...1)
-        guard p > 0 else { throw UsageError("--top-p must be above 0, got \(flags.string("top-p"))") }
+        guard p > 0 else { throw CommandLineError.usage("--top-p must be above 0, got \(flags.string("top-p"))") }
         settings.topP = p
     }
     return settings
@@ -88,17 +88,17 @@ func freshRun(_ flags: Flags) throws -> TrainingRun {
 /// A resumed run: model, tokenizer, optimizer, schedule and the batches' random state from DIR.
 func resumedRun(_ flags: Flags, from directory: String) throws -> TrainingRun {
     if let fixed = fixedWhenResuming.first(where: flags.isSet) {
-        throw UsageError("--\(fixed) cannot change when resuming: \(directory) fixes it (see its trainer_state.json and config.json)")
+        throw CommandLineError.usage("--\(fixed) cannot change when resuming: \(directory) fixes it (see its trainer_state.json and config.json)")
     }
     FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
     let checkpoint = try loadCheckpoint(directory)
     guard var state = checkpoint.training else {
-        throw RunError("\(directory) holds a model but no trainer_state.json, so it cannot resume; sample from it with gpt sample --checkpoint \(directory)")
+        throw CommandLineError.failure("\(directory) holds a model but no trainer_state.json, so it cannot resume; sample from it with gpt sample --checkpoint \(directory)")
     }
     let savedTotalSteps = state.optimizer.settings.totalSteps
     if flags.isSet("steps") { state.optimizer.settings.totalSteps = try flags.integer("steps", atLeast: 1) }
     guard state.optimizer.step < state.optimizer.settings.totalSteps else {
-        throw UsageError("\(directory) has already trained \(state.optimizer.step) of its \(state.optimizer.settings.totalSteps) steps: pass a larger --steps to go on")
+        throw CommandLineError.usage("\(directory) has already trained \(state.optimizer.step) of its \(state.optimizer.settings.totalSteps) steps: pass a larger --steps to go on")
     }
     let path = flags.isSet("corpus") ? flags.string("corpus") : state.corpus
     let text = try readCorpus(path)
@@ -119,9 +119,9 @@ func trainingData(_ corpus: Corpus, windowLength: Int, heldOutFraction: Double) 
     let dataset: TextDataset
     do {
         dataset = try TextDataset(ids: corpus.ids, windowLength: windowLength, heldOutFraction: heldOutFraction)
-    } catch let error as TrainingError { throw RunError("\(corpus.path): \(error)") }
+    } catch let error as TinyGPTError { throw CommandLineError.failure("\(corpus.path): \(error)") }
     guard dataset.train.count > windowLength else {
-        throw RunError("\(corpus.path): the training part has \(dataset.train.count) tokens, fewer than one window of \(windowLength) + 1: use a smaller --context or --held-out")
+        throw CommandLineError.failure("\(corpus.path): the training part has \(dataset.train.count) tokens, fewer than one window of \(windowLength) + 1: use a smaller --context or --held-out")
     }
     return dataset
 }
@@ -140,14 +140,14 @@ func train(_ flags: Flags, demo: Bool) throws {
     let lastStep = flags.isSet("stop-at") ? min(try flags.integer("stop-at", atLeast: run.trainer.optimizer.step + 1), settings.totalSteps)
                                           : settings.totalSteps
     if let saveTo {
-        do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as CheckpointError { throw UsageError("--save \(error)") }
+        do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as TinyGPTError { throw CommandLineError.usage("--save \(error)") }
     }
-    if saveEvery != nil && saveTo == nil { throw UsageError("--save-every needs --save DIR: where to save") }
+    if saveEvery != nil && saveTo == nil { throw CommandLineError.usage("--save-every needs --save DIR: where to save") }
     if lastStep < settings.totalSteps && saveTo == nil {
-        throw UsageError("--stop-at without --save would throw the run away: add --save DIR, then continue with --resume DIR")
+        throw CommandLineError.usage("--stop-at without --save would throw the run away: add --save DIR, then continue with --resume DIR")
     }
     if flags.isSet("prompt") && run.corpus.tokenizer.encode(flags.string("prompt")).ids.isEmpty {
-        throw UsageError("--prompt is empty: give some text to continue")
+        throw CommandLineError.usage("--prompt is empty: give some text to continue")
     }
 
     let corpus = run.corpus, config = run.trainer.model.config, batch = run.trainer.batchSize
@@ -185,7 +185,7 @@ func train(_ flags: Flags, demo: Bool) throws {
     while run.trainer.optimizer.step < lastStep {
         let started = clock.now
         let report: StepReport
-        do { report = try run.trainer.step() } catch let error as TrainingError { throw RunError("\(error)") }
+        report = try run.trainer.step()
         trainingTime += clock.now - started
         stepsThisRun += 1
         run.trainCurve.append(LossPoint(step: report.step, loss: report.loss))
@@ -249,7 +249,7 @@ func train(_ flags: Flags, demo: Bool) throws {
         }
     }
 
-    if demo, !paused, tokenizer is WordTokenizer { explore(model.wte.weight, tokenizer) }
+    if demo, !paused, tokenizer is WordTokenizer { explore(model.tokenEmbedding.weight, tokenizer) }
 
     // Files.
     let chartPath = (outFolder as NSString).appendingPathComponent("loss.svg")

@@ -80,9 +80,12 @@ let commands = [
     do {
         try command.run(try Flags(command: command.name, specs: command.flags, arguments: arguments))
         return 0
-    } catch let error as UsageError {
+    } catch let error as CommandLineError {
         Output.error(error.description)
-        return 2
+        return error.status
+    } catch let error as TinyGPTError {
+        Output.error(error.description)
+        return error.kind == .configuration ? 2 : 1          // a configuration comes from the flags
     } catch {
         Output.error("\(error)")
         return 1

@@ -7,9 +7,9 @@ import Testing
 @Suite struct AttentionTests {
     func randomAttention(width: Int, heads: Int, seed: UInt64) -> Attention {
         var random = RandomGenerator(seed: seed)
-        return Attention(cAttn: Linear(weight: Matrix.random(rows: width, cols: 3 * width, std: 0.5, random: &random),
+        return Attention(queryKeyValue: Linear(weight: Matrix.random(rows: width, cols: 3 * width, std: 0.5, random: &random),
                                        bias: Matrix.random(rows: 1, cols: 3 * width, std: 0.1, random: &random)),
-                         cProj: Linear(weight: Matrix.random(rows: width, cols: width, std: 0.5, random: &random),
+                         outputProjection: Linear(weight: Matrix.random(rows: width, cols: width, std: 0.5, random: &random),
                                        bias: Matrix.random(rows: 1, cols: width, std: 0.1, random: &random)),
                          heads: heads)
     }
@@ -69,11 +69,11 @@ import Testing
             let columns = [h * D ..< (h + 1) * D, width + h * D ..< width + (h + 1) * D, 2 * width + h * D ..< 2 * width + (h + 1) * D]
             var weight = Matrix(rows: width, cols: 3 * D), bias = Matrix(rows: 1, cols: 3 * D)
             for (part, range) in columns.enumerated() {
-                weight.setBlock(two.cAttn.weight.block(rows: 0..<width, cols: range), row: 0, col: part * D)
-                bias.setBlock(two.cAttn.bias.block(rows: 0..<1, cols: range), row: 0, col: part * D)
+                weight.setBlock(two.queryKeyValue.weight.block(rows: 0..<width, cols: range), row: 0, col: part * D)
+                bias.setBlock(two.queryKeyValue.bias.block(rows: 0..<1, cols: range), row: 0, col: part * D)
             }
-            let one = Attention(cAttn: Linear(weight: weight, bias: bias),
-                                cProj: Linear(weight: two.cProj.weight.block(rows: h * D ..< (h + 1) * D, cols: 0..<width),
+            let one = Attention(queryKeyValue: Linear(weight: weight, bias: bias),
+                                outputProjection: Linear(weight: two.outputProjection.weight.block(rows: h * D ..< (h + 1) * D, cols: 0..<width),
                                               bias: Matrix(rows: 1, cols: width)),
                                 heads: 1)
             let (y, oneSaved) = one.forward(x, windowLength: T)
@@ -82,7 +82,7 @@ import Testing
             #expect(maxDifference(oneSaved.weights[0].values, saved.weights[h].values) < 1e-6)
             sum += y
         }
-        for c in 0..<width { for t in 0..<T { sum[t, c] += two.cProj.bias[0, c] } }
+        for c in 0..<width { for t in 0..<T { sum[t, c] += two.outputProjection.bias[0, c] } }
         #expect(maxDifference(sum.values, out.values) < 1e-5)
     }
 
@@ -128,22 +128,22 @@ import Testing
         var config = Configuration()
         config.width = 30
         config.heads = 4
-        #expect(throws: ConfigurationError.self) { try config.validate() }
-        do { try config.validate() } catch let error as ConfigurationError {
-            #expect(error.message.contains("width 30") && error.message.contains("heads 4"))
+        #expect(throws: TinyGPTError.self) { try config.validate() }
+        do { try config.validate() } catch let error as TinyGPTError {
+            #expect(error.kind == .configuration && error.description.contains("width 30") && error.description.contains("heads 4"))
         } catch { Issue.record("unexpected \(error)") }
         config = Configuration()
         config.context = 0
-        #expect(throws: ConfigurationError.self) { try config.validate() }
+        #expect(throws: TinyGPTError.self) { try config.validate() }
         config = Configuration()
         config.positions = .sinusoidal
         config.width = 9
         config.heads = 3
-        #expect(throws: ConfigurationError.self) { try config.validate() }
+        #expect(throws: TinyGPTError.self) { try config.validate() }
         var random = RandomGenerator(seed: 1)
         config = Configuration()
         config.heads = 0
-        #expect(throws: ConfigurationError.self) { _ = try GPT(config: config, random: &random) }
+        #expect(throws: TinyGPTError.self) { _ = try GPT(config: config, random: &random) }
     }
 
     @Test("parameter count: V·C + T·C + L·(12C² + 13C) + 2C, tied Pre-LN; lm_head adds V·C, sinusoidal removes T·C")

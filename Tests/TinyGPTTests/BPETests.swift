@@ -133,7 +133,7 @@ let trickyStrings = [
 
     @Test("a vocabulary size below 256 is an error naming --vocab-size")
     func tooSmall() {
-        let error = #expect(throws: TokenizerError.self) { try BytePairTokenizer(learningFrom: "coffee", vocabularySize: 100) }
+        let error = #expect(throws: TinyGPTError.self) { try BytePairTokenizer(learningFrom: "coffee", vocabularySize: 100) }
         #expect(error?.description.contains("--vocab-size must be at least 256") == true)
         #expect(error?.description.contains("100") == true)
     }
@@ -218,7 +218,7 @@ let trickyStrings = [
             ("{}", "", "no tokens"),
           ])
     func badFiles(vocab: String, merges: String, message: String) {
-        let error = #expect(throws: TokenizerFileError.self) { try BytePairTokenizer(vocabJSON: Data(vocab.utf8), mergesText: merges) }
+        let error = #expect(throws: TinyGPTError.self) { try BytePairTokenizer(vocabJSON: Data(vocab.utf8), mergesText: merges) }
         #expect(error?.description.contains(message) == true, "\(error?.description ?? "no error")")
         #expect(error?.description.contains("\n") == false)
     }

@@ -129,14 +129,14 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         #expect(loadError(directory) == "")
         let second = try tinyModel(seed: 2)
         try Checkpoint(model: second, tokenizer: tokenizer).save(to: directory)
-        #expect(try Checkpoint.load(from: directory).model.wte.weight == second.wte.weight)
+        #expect(try Checkpoint.load(from: directory).model.tokenEmbedding.weight == second.tokenEmbedding.weight)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect(names == [".model.saving-interrupted", "model"])
 
         let notACheckpoint = folder.appendingPathComponent("notes")
         try FileManager.default.createDirectory(at: notACheckpoint, withIntermediateDirectories: true)
         try Data("mine".utf8).write(to: notACheckpoint.appendingPathComponent("todo.txt"))
-        #expect(throws: CheckpointError.self) { try Checkpoint(model: second, tokenizer: tokenizer).save(to: notACheckpoint) }
+        #expect(throws: TinyGPTError.self) { try Checkpoint(model: second, tokenizer: tokenizer).save(to: notACheckpoint) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: notACheckpoint.path) == ["todo.txt"])
     }
 

@@ -86,9 +86,9 @@ let modelFixtures = [
         let C = 8, heads = json["heads"] as? Int ?? 0
         let x = Matrix(rows: floats(json["x"]).count / C, cols: C, values: floats(json["x"]))
         let attention = Attention(
-            cAttn: Linear(weight: Matrix(rows: C, cols: 3 * C, values: floats(json["c_attn.weight"])),
+            queryKeyValue: Linear(weight: Matrix(rows: C, cols: 3 * C, values: floats(json["c_attn.weight"])),
                           bias: Matrix(rows: 1, cols: 3 * C, values: floats(json["c_attn.bias"]))),
-            cProj: Linear(weight: Matrix(rows: C, cols: C, values: floats(json["c_proj.weight"])),
+            outputProjection: Linear(weight: Matrix(rows: C, cols: C, values: floats(json["c_proj.weight"])),
                           bias: Matrix(rows: 1, cols: C, values: floats(json["c_proj.bias"]))),
             heads: heads)
         let (out, saved) = attention.forward(x, windowLength: x.rows)
@@ -98,15 +98,15 @@ let modelFixtures = [
         for h in 0..<heads {
             #expect(maxDifference(saved.weights[h].values, floats(expectedWeights[h])) < 1e-6)
         }
-        var gradient = Attention(cAttn: Linear(weight: Matrix(rows: C, cols: 3 * C), bias: Matrix(rows: 1, cols: 3 * C)),
-                                 cProj: Linear(weight: Matrix(rows: C, cols: C), bias: Matrix(rows: 1, cols: C)), heads: heads)
+        var gradient = Attention(queryKeyValue: Linear(weight: Matrix(rows: C, cols: 3 * C), bias: Matrix(rows: 1, cols: 3 * C)),
+                                 outputProjection: Linear(weight: Matrix(rows: C, cols: C), bias: Matrix(rows: 1, cols: C)), heads: heads)
         let dOut = Matrix(rows: x.rows, cols: C, values: floats(json["d_out"]))
         let dx = attention.backward(dOut, saved, windowLength: x.rows, into: &gradient)
         #expect(maxDifference(dx.values, floats(json["d_x"])) < 1e-5)
-        #expect(maxDifference(gradient.cAttn.weight.values, floats(json["d_c_attn.weight"])) < 1e-5)
-        #expect(maxDifference(gradient.cAttn.bias.values, floats(json["d_c_attn.bias"])) < 1e-5)
-        #expect(maxDifference(gradient.cProj.weight.values, floats(json["d_c_proj.weight"])) < 1e-5)
-        #expect(maxDifference(gradient.cProj.bias.values, floats(json["d_c_proj.bias"])) < 1e-5)
+        #expect(maxDifference(gradient.queryKeyValue.weight.values, floats(json["d_c_attn.weight"])) < 1e-5)
+        #expect(maxDifference(gradient.queryKeyValue.bias.values, floats(json["d_c_attn.bias"])) < 1e-5)
+        #expect(maxDifference(gradient.outputProjection.weight.values, floats(json["d_c_proj.weight"])) < 1e-5)
+        #expect(maxDifference(gradient.outputProjection.bias.values, floats(json["d_c_proj.bias"])) < 1e-5)
     }
 
     @Test("AdamW: 10 steps with warm-up, cosine, clipping and weight decay agree with torch.optim.AdamW (1e-6 relative)")

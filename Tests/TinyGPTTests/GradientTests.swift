@@ -96,12 +96,12 @@ struct Variant: Sendable, CustomStringConvertible {
     @Test("attention's input gradient matches finite differences (two windows, two heads)")
     func attentionInput() {
         var random = RandomGenerator(seed: 6)
-        let attention = Attention(cAttn: Linear(inputs: 8, outputs: 24, std: 0.5, random: &random),
-                                  cProj: Linear(inputs: 8, outputs: 8, std: 0.5, random: &random), heads: 2)
+        let attention = Attention(queryKeyValue: Linear(inputs: 8, outputs: 24, std: 0.5, random: &random),
+                                  outputProjection: Linear(inputs: 8, outputs: 8, std: 0.5, random: &random), heads: 2)
         let x = Matrix.random(rows: 8, cols: 8, std: 1, random: &random)
         let upstream = Matrix.random(rows: 8, cols: 8, std: 1, random: &random)
-        var gradient = Attention(cAttn: Linear(weight: Matrix(rows: 8, cols: 24), bias: Matrix(rows: 1, cols: 24)),
-                                 cProj: Linear(weight: Matrix(rows: 8, cols: 8), bias: Matrix(rows: 1, cols: 8)), heads: 2)
+        var gradient = Attention(queryKeyValue: Linear(weight: Matrix(rows: 8, cols: 24), bias: Matrix(rows: 1, cols: 24)),
+                                 outputProjection: Linear(weight: Matrix(rows: 8, cols: 8), bias: Matrix(rows: 1, cols: 8)), heads: 2)
         let (_, saved) = attention.forward(x, windowLength: 4)
         let dx = attention.backward(upstream, saved, windowLength: 4, into: &gradient)
         func loss(_ x: Matrix) -> Float {

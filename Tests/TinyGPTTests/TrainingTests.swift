@@ -90,9 +90,9 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
     func nanStops() throws {
         var trainer = try tinyTrainer()
         trainer.model.blocks[0].ln1.gamma.values[0] = .nan
-        let before = trainer.model.wte.weight
-        #expect(throws: TrainingError.self) { _ = try trainer.step() }
-        #expect(trainer.model.wte.weight == before)
+        let before = trainer.model.tokenEmbedding.weight
+        #expect(throws: TinyGPTError.self) { _ = try trainer.step() }
+        #expect(trainer.model.tokenEmbedding.weight == before)
         #expect(trainer.optimizer.step == 0)
     }
 
@@ -104,7 +104,7 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
         let (ids, targets) = dataset.batch(windows: 3, random: &random)
         #expect(ids.count == 15)
         #expect(zip(ids, targets).allSatisfy { $1 == $0 + 1 })
-        #expect(throws: TrainingError.self) { _ = try TextDataset(ids: [1, 2, 3], windowLength: 5) }
+        #expect(throws: TinyGPTError.self) { _ = try TextDataset(ids: [1, 2, 3], windowLength: 5) }
     }
 
     @Test("learning rate: linear warm-up to the peak, cosine down to the floor")
