@@ -9,6 +9,7 @@ import Foundation
 // Unknown pieces: the vocabulary is learned from a corpus. A piece that the corpus never had maps
 // to ID 0, `<unk>`, and `Encoding.unknown` lists which pieces those were, so a caller can say so.
 // Byte-level BPE has no `<unk>`: every byte is a token, so any text can be spelled.
+// How a tokenizer is kept on disk (GPT-2's vocab.json and merges.txt) is chapter 17's.
 
 /// What encoding a text gives: the IDs, and the pieces the vocabulary did not know.
 public struct Encoding: Equatable, Sendable {
@@ -370,73 +371,5 @@ extension BytePairTokenizer {
             for w in words.indices { words[w] = applying(merge, to: words[w]) }
         }
         return learned
-    }
-}
-
-// MARK: GPT-2's files
-extension BytePairTokenizer {
-    /// Reads GPT-2's two files: vocab.json, a JSON object token → ID with IDs exactly 0..<n, and
-    /// merges.txt, an optional "#version: 0.2" line, then one merge per line, "left right", in rank order.
-    public init(vocabJSON: Data, mergesText: String) throws {
-        let entries: [String: Int]
-        do {
-            entries = try JSONDecoder().decode([String: Int].self, from: vocabJSON)
-        } catch {
-            throw TinyGPTError(.tokenizer, "vocab.json is not a JSON object of token → whole-number ID, like {\"!\": 0, \"\\\"\": 1, …}")
-        }
-        guard !entries.isEmpty else { throw TinyGPTError(.tokenizer, "vocab.json has no tokens") }
-        var vocabulary = [String?](repeating: nil, count: entries.count)
-        for (token, id) in entries.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-            guard id >= 0 && id < entries.count else {
-                throw TinyGPTError(.tokenizer, "vocab.json: the IDs must be 0…\(entries.count - 1), one per token with no gaps, but \"\(token)\" has ID \(id)")
-            }
-            if let other = vocabulary[id] {
-                throw TinyGPTError(.tokenizer, "vocab.json: ID \(id) is given twice, to \"\(other)\" and \"\(token)\"; each ID must appear once")
-            }
-            vocabulary[id] = token
-        }
-        let tokens = vocabulary.compactMap { $0 }             // every slot is filled: n distinct IDs in 0..<n
-        let known = Set(tokens)
-        var merges: [Merge] = []
-        for (index, line) in mergesText.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TinyGPTError(.tokenizer, "merges.txt line \(index + 1): expected two tokens and one space, like \"Ġ c\", got \"\(line)\"")
-            }
-            let merge = Merge(String(parts[0]), String(parts[1]))
-            for part in [merge.left, merge.right, merge.result] where !known.contains(part) {
-                throw TinyGPTError(.tokenizer, "merges.txt line \(index + 1): \"\(merge.left) \(merge.right)\" needs \"\(part)\", which vocab.json does not have")
-            }
-            merges.append(merge)
-        }
-        self.init(vocabulary: tokens, merges: merges)
-    }
-
-    /// vocab.json's contents: {"token": ID, …}, one entry per line, in ID order.
-    public func vocabJSON() -> Data {
-        let lines = vocabulary.enumerated().map { "  \(BytePairTokenizer.quoted($1)): \($0)" }
-        return Data(("{\n" + lines.joined(separator: ",\n") + "\n}\n").utf8)
-    }
-
-    /// merges.txt's contents: "#version: 0.2", then one merge per line in rank order.
-    public func mergesText() -> String {
-        (["#version: 0.2"] + merges.map { "\($0.left) \($0.right)" }).joined(separator: "\n") + "\n"
-    }
-
-    /// A JSON string: quotes and backslashes escaped, control characters as \u00XX.
-    static func quoted(_ text: String) -> String {
-        var json = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
-        return json + "\""
     }
 }

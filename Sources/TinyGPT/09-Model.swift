@@ -10,18 +10,24 @@
 
 /// Everything that fixes the model's shape. `validate()` says which value to change.
 public struct Configuration: Equatable, Sendable {
-    public var vocabularySize: Int = 256      // V (GPT-2: vocab_size)
-    public var context: Int = 32              // longest window T (n_positions)
-    public var width: Int = 64                // C (n_embd)
-    public var layers: Int = 2                // L (n_layer)
-    public var heads: Int = 4                 // H (n_head)
-    public var norm: NormOrder = .pre
-    public var activation: Activation = .gelu
-    public var positions: PositionKind = .learned
-    public var tied = true                    // unembedding U = W_E (tie_word_embeddings)
-    public var layerNormEpsilon: Float = 1e-5
+    public var vocabularySize: Int            // V (GPT-2: vocab_size)
+    public var context: Int                   // longest window T (n_positions)
+    public var width: Int                     // C (n_embd)
+    public var layers: Int                    // L (n_layer)
+    public var heads: Int                     // H (n_head)
+    public var norm: NormOrder
+    public var activation: Activation
+    public var positions: PositionKind
+    public var tied: Bool                     // unembedding U = W_E (tie_word_embeddings)
+    public var layerNormEpsilon: Float
 
-    public init() {}
+    public init(vocabularySize: Int = 256, context: Int = 32, width: Int = 64, layers: Int = 2, heads: Int = 4,
+                norm: NormOrder = .pre, activation: Activation = .gelu, positions: PositionKind = .learned,
+                tied: Bool = true, layerNormEpsilon: Float = 1e-5) {
+        (self.vocabularySize, self.context, self.width, self.layers, self.heads) = (vocabularySize, context, width, layers, heads)
+        (self.norm, self.activation, self.positions, self.tied) = (norm, activation, positions, tied)
+        self.layerNormEpsilon = layerNormEpsilon
+    }
 
     /// D = C / H
     public var headWidth: Int { width / heads }

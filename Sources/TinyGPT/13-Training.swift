@@ -14,15 +14,20 @@ public struct TextDataset: Sendable {
     public let train: [Int]
     public let heldOut: [Int]
     public let windowLength: Int     // T
+    public let heldOutFraction: Double
 
     /// Keeps the last `heldOutFraction` of the tokens apart (when at least one window fits there).
     public init(ids: [Int], windowLength T: Int, heldOutFraction: Double = 0.1) throws {
-        guard ids.count >= T + 1 else { throw TinyGPTError(.training, "the corpus has \(ids.count) tokens but training needs at least \(T + 1) (one window of --context plus the token after it): use a longer corpus or a smaller --context") }
+        guard ids.count >= T + 1 else {
+            throw TinyGPTError(.training, "the corpus has \(ids.count) tokens but training needs at least \(T + 1) "
+                                          + "(one window of --context plus the token after it): use a longer corpus or a smaller --context")
+        }
         var split = ids.count - Int(Double(ids.count) * heldOutFraction)
         if ids.count - split < T + 1 || split < T + 1 { split = ids.count }   // too short to hold out: none
         train = Array(ids[..<split])
         heldOut = Array(ids[split...])
         windowLength = T
+        self.heldOutFraction = heldOutFraction
     }
 
     /// B random windows from the training part: ids [B·T] and targets [B·T], targets[i] = the token after ids[i].
@@ -109,6 +114,17 @@ extension GPT {
     }
 }
 
+/// One point of a loss curve.
+public struct LossPoint: Equatable, Sendable {
+    public let step: Int
+    public let loss: Float
+
+    public init(step: Int, loss: Float) {
+        self.step = step
+        self.loss = loss
+    }
+}
+
 /// What one step did.
 public struct StepReport: Sendable {
     public let step: Int              // from 1
@@ -117,7 +133,33 @@ public struct StepReport: Sendable {
     public let gradientNorm: Float    // before clipping
 }
 
-/// The model, its optimizer and the batches' random source, advanced one step at a time.
+/// How often `Trainer.run` looks up from the steps: every `evaluateEvery` steps (and at the
+/// schedule's last step) it measures the held-out loss; every `saveEvery` steps it saves.
+public struct Cadence: Sendable {
+    public var evaluateEvery: Int
+    public var saveEvery: Int?
+
+    public init(evaluateEvery: Int, saveEvery: Int? = nil) {
+        self.evaluateEvery = max(1, evaluateEvery)
+        self.saveEvery = saveEvery
+    }
+}
+
+/// What `Trainer.run` reports after every step.
+public struct TrainingProgress: Sendable {
+    public let report: StepReport
+    public let stepsThisRun: Int
+    public let seconds: Double             // spent in steps during this run (evaluating and saving not counted)
+    public let tokensPerSecond: Double
+    public let evaluation: Evaluation?     // on the cadence's evaluation steps, else nil
+
+    public struct Evaluation: Sendable {
+        public let meanLoss: Float         // mean training loss of the steps since the previous evaluation
+        public let heldOutLoss: Float?     // nil when nothing is held out
+    }
+}
+
+/// The model, its optimizer, the batches' random source and the loss curves, advanced one step at a time.
 public struct Trainer: Sendable {
     public var model: GPT
     public var optimizer: AdamW
@@ -125,15 +167,26 @@ public struct Trainer: Sendable {
     public let batchSize: Int          // B
     public let shards: Int             // groups of windows computed side by side (see above)
     public var random: RandomGenerator
+    public var history: [LossPoint] = []          // training loss at every step
+    public var heldOutHistory: [LossPoint] = []   // held-out loss at step 0 and on the cadence
 
     public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator,
                 shards: Int = 1) {
+        self.init(model: model, optimizer: AdamW(model: model, settings: settings), dataset: dataset, batchSize: batchSize,
+                  random: random, shards: shards)
+    }
+
+    /// A trainer that goes on from an optimizer's state (chapter 17's resume).
+    public init(model: GPT, optimizer: AdamW, dataset: TextDataset, batchSize: Int, random: RandomGenerator, shards: Int,
+                history: [LossPoint] = [], heldOutHistory: [LossPoint] = []) {
         self.model = model
-        self.optimizer = AdamW(model: model, settings: settings)
+        self.optimizer = optimizer
         self.dataset = dataset
         self.batchSize = batchSize
         self.shards = shards
         self.random = random
+        self.history = history
+        self.heldOutHistory = heldOutHistory
     }
 
     /// forward → loss → backward → AdamW on one fresh batch. Throws (and leaves the model as it was)
@@ -141,8 +194,11 @@ public struct Trainer: Sendable {
     public mutating func step() throws -> StepReport {
         let (ids, targets) = dataset.batch(windows: batchSize, random: &random)
         let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength, shards: shards)
-        guard loss.isFinite else { throw TinyGPTError(.training, "the loss became \(loss) at step \(optimizer.step + 1): training diverged; lower --lr or raise --warmup") }
+        guard loss.isFinite else {
+            throw TinyGPTError(.training, "the loss became \(loss) at step \(optimizer.step + 1): training diverged; lower --lr or raise --warmup")
+        }
         let (norm, eta) = optimizer.update(&model, gradient: gradient)
+        history.append(LossPoint(step: optimizer.step, loss: loss))
         return StepReport(step: optimizer.step, loss: loss, learningRate: eta, gradientNorm: norm)
     }
 
@@ -151,5 +207,33 @@ public struct Trainer: Sendable {
         let (ids, targets) = dataset.heldOutWindows()
         guard !ids.isEmpty else { return nil }
         return CrossEntropy.forward(model.forward(ids, windowLength: dataset.windowLength).logits, targets: targets).loss
+    }
+
+    /// The loop: steps until `lastStep` (at most the schedule's end), measures the held-out loss and
+    /// saves on the cadence, and hands `report` a TrainingProgress and itself after every step. A fresh run first
+    /// measures the held-out loss at step 0, so the curve starts where the model does.
+    public mutating func run(through lastStep: Int, cadence: Cadence, save: (Trainer) throws -> Void = { _ in },
+                             report: (TrainingProgress, Trainer) -> Void = { _, _ in }) throws {
+        if optimizer.step == 0, heldOutHistory.isEmpty, let loss = heldOutLoss() { heldOutHistory.append(LossPoint(step: 0, loss: loss)) }
+        let end = min(lastStep, optimizer.settings.totalSteps), tokensPerStep = Double(batchSize * dataset.windowLength)
+        let clock = ContinuousClock()
+        var seconds = 0.0, stepsThisRun = 0
+        while optimizer.step < end {
+            let started = clock.now
+            let stepReport = try step()
+            let elapsed = (clock.now - started).components
+            seconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+            stepsThisRun += 1
+            var evaluation: TrainingProgress.Evaluation? = nil
+            if stepReport.step % cadence.evaluateEvery == 0 || stepReport.step == optimizer.settings.totalSteps {
+                let recent = history.filter { $0.step > stepReport.step - cadence.evaluateEvery }.map(\.loss)
+                let heldOut = heldOutLoss()
+                if let heldOut { heldOutHistory.append(LossPoint(step: stepReport.step, loss: heldOut)) }
+                evaluation = TrainingProgress.Evaluation(meanLoss: recent.reduce(0, +) / Float(recent.count), heldOutLoss: heldOut)
+            }
+            report(TrainingProgress(report: stepReport, stepsThisRun: stepsThisRun, seconds: seconds,
+                            tokensPerSecond: Double(stepsThisRun) * tokensPerStep / max(seconds, 1e-9), evaluation: evaluation), self)
+            if let every = cadence.saveEvery, stepReport.step % every == 0, stepReport.step < end { try save(self) }
+        }
     }
 }

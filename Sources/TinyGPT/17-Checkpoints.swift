@@ -8,6 +8,54 @@ import Foundation
 //   vocab.json + merges.txt      GPT-2's BPE (chapter 01); or tinygpt_tokenizer.json for word/char
 //   optimizer.safetensors        AdamW's m and v (chapter 12)          } only when training
 //   trainer_state.json           step, schedule, random state, losses  } can resume
+// Every file format of the program is here (the tensors' own, safetensors, is chapter 16's): a JSON
+// reader that names the bad key, config.json, the parameters by GPT-2's names, GPT-2's tokenizer
+// files, the training state, and the directory written so that a reader never sees half of it.
+
+// MARK: JSON files
+
+/// A JSON object read from `file`, with readers that say which key is missing or wrong.
+struct JSONObject {
+    let file: String
+    let values: [String: Any]
+
+    init(_ data: Data, file: String) throws {
+        guard let values = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TinyGPTError(file: file, message: "not a JSON object")
+        }
+        self.file = file
+        self.values = values
+    }
+
+    func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+
+    func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? Int else { throw TinyGPTError(file: file, message: "\(key) must be a whole number") }
+        return value
+    }
+
+    func number(_ key: String, default fallback: Double? = nil) throws -> Double {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? Double else { throw TinyGPTError(file: file, message: "\(key) must be a number") }
+        return value
+    }
+
+    func string(_ key: String, default fallback: String? = nil) throws -> String {
+        if !has(key), let fallback { return fallback }
+        guard let value = values[key] as? String else { throw TinyGPTError(file: file, message: "\(key) must be a string") }
+        return value
+    }
+
+    func boolean(_ key: String, default fallback: Bool) throws -> Bool {
+        guard has(key) else { return fallback }
+        guard let value = values[key] as? Bool else { throw TinyGPTError(file: file, message: "\(key) must be true or false") }
+        return value
+    }
+}
+
+/// `x` as JSON writes it back: a Float's shortest decimal ("0.006", not 0.006000000052154064).
+func decimal(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 
 // MARK: config.json
 
@@ -125,18 +173,76 @@ extension GPT {
     }
 }
 
-// MARK: Training state: what --resume needs besides the model
+// MARK: vocab.json and merges.txt: GPT-2's tokenizer files (chapter 01's BPE)
 
-/// One point of a loss curve.
-public struct LossPoint: Equatable, Sendable {
-    public let step: Int
-    public let loss: Float
+extension BytePairTokenizer {
+    /// Reads GPT-2's two files: vocab.json, a JSON object token → ID with IDs exactly 0..<n, and
+    /// merges.txt, an optional "#version: 0.2" line, then one merge per line, "left right", in rank order.
+    public init(vocabJSON: Data, mergesText: String) throws {
+        let entries: [String: Int]
+        do {
+            entries = try JSONDecoder().decode([String: Int].self, from: vocabJSON)
+        } catch {
+            throw TinyGPTError(.checkpoint, "vocab.json is not a JSON object of token → whole-number ID, like {\"!\": 0, \"\\\"\": 1, …}")
+        }
+        guard !entries.isEmpty else { throw TinyGPTError(.checkpoint, "vocab.json has no tokens") }
+        var vocabulary = [String?](repeating: nil, count: entries.count)
+        for (token, id) in entries.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            guard id >= 0 && id < entries.count else {
+                throw TinyGPTError(.checkpoint, "vocab.json: the IDs must be 0…\(entries.count - 1), one per token with no gaps, but \"\(token)\" has ID \(id)")
+            }
+            if let other = vocabulary[id] {
+                throw TinyGPTError(.checkpoint, "vocab.json: ID \(id) is given twice, to \"\(other)\" and \"\(token)\"; each ID must appear once")
+            }
+            vocabulary[id] = token
+        }
+        let tokens = vocabulary.compactMap { $0 }             // every slot is filled: n distinct IDs in 0..<n
+        let known = Set(tokens)
+        var merges: [Merge] = []
+        for (index, line) in mergesText.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TinyGPTError(.checkpoint, "merges.txt line \(index + 1): expected two tokens and one space, like \"Ġ c\", got \"\(line)\"")
+            }
+            let merge = Merge(String(parts[0]), String(parts[1]))
+            for part in [merge.left, merge.right, merge.result] where !known.contains(part) {
+                throw TinyGPTError(.checkpoint, "merges.txt line \(index + 1): \"\(merge.left) \(merge.right)\" needs \"\(part)\", which vocab.json does not have")
+            }
+            merges.append(merge)
+        }
+        self.init(vocabulary: tokens, merges: merges)
+    }
 
-    public init(step: Int, loss: Float) {
-        self.step = step
-        self.loss = loss
+    /// vocab.json's contents: {"token": ID, …}, one entry per line, in ID order.
+    public func vocabJSON() -> Data {
+        let lines = vocabulary.enumerated().map { "  \(BytePairTokenizer.quoted($1)): \($0)" }
+        return Data(("{\n" + lines.joined(separator: ",\n") + "\n}\n").utf8)
+    }
+
+    /// merges.txt's contents: "#version: 0.2", then one merge per line in rank order.
+    public func mergesText() -> String {
+        (["#version: 0.2"] + merges.map { "\($0.left) \($0.right)" }).joined(separator: "\n") + "\n"
+    }
+
+    /// A JSON string: quotes and backslashes escaped, control characters as \u00XX.
+    static func quoted(_ text: String) -> String {
+        var json = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        return json + "\""
     }
 }
+
+// MARK: Training state: what --resume needs besides the model
 
 /// Everything that makes a resumed run continue exactly as an uninterrupted one would.
 public struct TrainingState: Sendable {
@@ -161,6 +267,13 @@ public struct TrainingState: Sendable {
         self.corpusFingerprint = corpusFingerprint
         self.history = history
         self.heldOutHistory = heldOutHistory
+    }
+
+    /// Where `trainer` stands, for a checkpoint of a run on `corpus` (its path and its token IDs).
+    public init(_ trainer: Trainer, corpus: String, ids: [Int]) {
+        self.init(optimizer: trainer.optimizer, random: trainer.random, batchSize: trainer.batchSize, shards: trainer.shards,
+                  heldOutFraction: trainer.dataset.heldOutFraction, corpus: corpus, corpusFingerprint: TrainingState.fingerprint(ids),
+                  history: trainer.history, heldOutHistory: trainer.heldOutHistory)
     }
 
     /// FNV-1a over the IDs: equal streams give equal fingerprints; different ones almost surely differ.
@@ -237,6 +350,14 @@ public struct TrainingState: Sendable {
         for (name, tensor) in optimizer.m.tensors { tensors["exp_avg." + name] = tensor }
         for (name, tensor) in optimizer.v.tensors { tensors["exp_avg_sq." + name] = tensor }
         return tensors
+    }
+}
+
+extension Trainer {
+    /// The trainer a checkpoint's state describes, on `dataset`: the same optimizer, batches and curves.
+    public init(model: GPT, resuming state: TrainingState, dataset: TextDataset) {
+        self.init(model: model, optimizer: state.optimizer, dataset: dataset, batchSize: state.batchSize, random: state.random,
+                  shards: state.shards, history: state.history, heldOutHistory: state.heldOutHistory)
     }
 }
 

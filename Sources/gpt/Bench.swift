@@ -6,7 +6,7 @@ import TinyGPT
 
 let benchFlags: [FlagSpec] = [
     FlagSpec(name: "preset", defaultValue: "all", help: "demo, baby, small, or all"),
-    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products"),
+    threadsFlag,
     FlagSpec(name: "shards", defaultValue: "2", help: "groups of windows that may run on separate cores"),
     FlagSpec(name: "steps", defaultValue: "", help: "timed steps per run (default: about 1 s of work per run)"),
     FlagSpec(name: "runs", defaultValue: "5", help: "timed runs; the median is reported"),
@@ -18,19 +18,20 @@ let benchFlags: [FlagSpec] = [
 
 struct Preset {
     let name: String
-    let vocabulary: Int, context: Int, layers: Int, heads: Int, width: Int, batch: Int
+    let config: Configuration
+    let batch: Int
 
     /// FLOPs per trained token: 6·N_mm + 12·L·C·T, N_mm = 12·L·C² + V·C (matmul weights only).
     var flopsPerToken: Double {
-        let nMatmul = 12.0 * Double(layers * width * width) + Double(vocabulary * width)
-        return 6 * nMatmul + 12 * Double(layers * width * context)
+        let (L, C, T, V) = (Double(config.layers), Double(config.width), Double(config.context), Double(config.vocabularySize))
+        return 6 * (12 * L * C * C + V * C) + 12 * L * C * T
     }
 }
 
 let presets = [
-    Preset(name: "demo", vocabulary: 200, context: 32, layers: 2, heads: 4, width: 64, batch: 16),
-    Preset(name: "baby", vocabulary: 65, context: 64, layers: 4, heads: 4, width: 128, batch: 12),
-    Preset(name: "small", vocabulary: 65, context: 256, layers: 6, heads: 6, width: 384, batch: 8),
+    Preset(name: "demo", config: Configuration(vocabularySize: 200, context: 32, width: 64, layers: 2, heads: 4), batch: 16),
+    Preset(name: "baby", config: Configuration(vocabularySize: 65, context: 64, width: 128, layers: 4, heads: 4), batch: 12),
+    Preset(name: "small", config: Configuration(vocabularySize: 65, context: 256, width: 384, layers: 6, heads: 6), batch: 8),
 ]
 
 func median(_ values: [Double]) -> Double {
@@ -39,7 +40,7 @@ func median(_ values: [Double]) -> Double {
 }
 
 func bench(_ flags: Flags) throws {
-    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    try useThreads(flags)
     let runs = try flags.integer("runs", atLeast: 1)
     let shards = try flags.integer("shards", atLeast: 1)
     let json = flags.flag("json")
@@ -50,48 +51,50 @@ func bench(_ flags: Flags) throws {
     guard !chosen.isEmpty else {
         throw CommandLineError.usage("--preset takes one of demo, baby, small, all, got '\(name)'")
     }
+    let steps = flags.isSet("steps") ? try flags.integer("steps", atLeast: 1) : nil
     if !json {
         Output.line("gpt bench: training steps (forward + backward + AdamW) on random tokens, \(FastProduct.threads) thread(s), median of \(runs) runs")
         Output.line("preset  V    T    L  H  C    B    params      ms/step  tokens/s   GFLOP/s")
     }
     for preset in chosen {
-        var config = Configuration()
-        config.vocabularySize = preset.vocabulary
-        config.context = preset.context
-        config.layers = preset.layers
-        config.heads = preset.heads
-        config.width = preset.width
-        var random = RandomGenerator(seed: 1)
-        let model = try GPT(config: config, random: &random)
-        let ids = (0..<(preset.context * 64 + 1)).map { _ in random.integer(below: preset.vocabulary) }
-        let dataset = try TextDataset(ids: ids, windowLength: preset.context, heldOutFraction: 0)
-        var trainer = Trainer(model: model, dataset: dataset, batchSize: preset.batch, settings: OptimizerSettings(),
-                              random: random, shards: shards)
-        let clock = ContinuousClock()
-        // Warm-up: two steps (first allocations, caches), and a guess of the step time.
-        let warm = clock.now
-        for _ in 0..<2 { _ = try trainer.step() }
-        let guess = max(seconds(clock.now - warm) / 2, 1e-4)
-        let steps = flags.isSet("steps") ? try flags.integer("steps", atLeast: 1) : max(2, Int(1.0 / guess))
-        var timings: [Double] = []
-        for _ in 0..<runs {
-            let started = clock.now
-            for _ in 0..<steps { _ = try trainer.step() }
-            timings.append(seconds(clock.now - started) / Double(steps))
-        }
-        let perStep = median(timings)
-        let tokensPerSecond = Double(preset.batch * preset.context) / perStep
+        let (perStep, parameters) = try timeSteps(preset, runs: runs, steps: steps, shards: shards)
+        let tokensPerSecond = Double(preset.batch * preset.config.context) / perStep
         let gflops = tokensPerSecond * preset.flopsPerToken / 1e9
         if json {
             Output.line("{\"preset\": \"\(preset.name)\", \"threads\": \(FastProduct.threads), \"tokens_per_s\": \(fixed(tokensPerSecond, 1)), "
-                        + "\"gflops\": \(fixed(gflops, 3)), \"ms_per_step\": \(fixed(perStep * 1000, 3)), \"parameters\": \(model.parameterCount)}")
+                        + "\"gflops\": \(fixed(gflops, 3)), \"ms_per_step\": \(fixed(perStep * 1000, 3)), \"parameters\": \(parameters)}")
         } else {
-            Output.line(padded(preset.name, 8) + padded("\(preset.vocabulary)", 5) + padded("\(preset.context)", 5)
-                        + padded("\(preset.layers)", 3) + padded("\(preset.heads)", 3) + padded("\(preset.width)", 5)
-                        + padded("\(preset.batch)", 5) + padded(grouped(model.parameterCount), 12)
+            let c = preset.config
+            Output.line(padded(preset.name, 8) + padded("\(c.vocabularySize)", 5) + padded("\(c.context)", 5)
+                        + padded("\(c.layers)", 3) + padded("\(c.heads)", 3) + padded("\(c.width)", 5)
+                        + padded("\(preset.batch)", 5) + padded(grouped(parameters), 12)
                         + padded(fixed(perStep * 1000, 2), 9) + padded(grouped(Int(tokensPerSecond)), 11) + fixed(gflops, 1))
         }
     }
+}
+
+/// The median seconds per training step of a preset over `runs` runs of `steps` steps (default:
+/// about one second of work per run), after two warm-up steps; and the model's parameter count.
+func timeSteps(_ preset: Preset, runs: Int, steps: Int?, shards: Int) throws -> (seconds: Double, parameters: Int) {
+    var random = RandomGenerator(seed: 1)
+    let model = try GPT(config: preset.config, random: &random)
+    let ids = (0..<(preset.config.context * 64 + 1)).map { _ in random.integer(below: preset.config.vocabularySize) }
+    let dataset = try TextDataset(ids: ids, windowLength: preset.config.context, heldOutFraction: 0)
+    var trainer = Trainer(model: model, dataset: dataset, batchSize: preset.batch, settings: OptimizerSettings(),
+                          random: random, shards: shards)
+    let clock = ContinuousClock()
+    // Warm-up: two steps (first allocations, caches), and a guess of the step time.
+    let warm = clock.now
+    for _ in 0..<2 { _ = try trainer.step() }
+    let guess = max(seconds(clock.now - warm) / 2, 1e-4)
+    let steps = steps ?? max(2, Int(1.0 / guess))
+    var timings: [Double] = []
+    for _ in 0..<runs {
+        let started = clock.now
+        for _ in 0..<steps { _ = try trainer.step() }
+        timings.append(seconds(clock.now - started) / Double(steps))
+    }
+    return (median(timings), model.parameterCount)
 }
 
 /// One product to time: [n, k]·[k, m], with A stored as [k, n] or B as [m, k] when transposed.

@@ -9,14 +9,14 @@ let sampleFlags: [FlagSpec] = [
     FlagSpec(name: "prompt", defaultValue: "", help: "the text to continue"),
 ] + samplingFlags + [
     FlagSpec(name: "seed", defaultValue: "1", help: "seed of the draws"),
-    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+    threadsFlag,
 ]
 
 let evalFlags: [FlagSpec] = [
     FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "checkpoint directory"),
     FlagSpec(name: "text", defaultValue: "", help: "UTF-8 text file to measure the model on"),
     FlagSpec(name: "logits", defaultValue: "", help: "also write the first window's IDs and logits as JSON to this file"),
-    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+    threadsFlag,
 ]
 
 /// Loads a checkpoint directory, or says in one line which file is wrong and how.
@@ -42,7 +42,8 @@ func promptIDs(_ prompt: String, _ tokenizer: any Tokenizer) throws -> [Int] {
 func sample(_ flags: Flags) throws {
     let settings = try samplingSettings(flags)
     let count = try flags.integer("tokens", atLeast: 1)
-    let seed = try seedAndThreads(flags)
+    let seed = try seedFlag(flags)
+    try useThreads(flags)
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let prompt = try promptIDs(flags.string("prompt"), checkpoint.tokenizer)
     var random = RandomGenerator(seed: seed)
@@ -53,7 +54,7 @@ func sample(_ flags: Flags) throws {
 /// gpt eval: the mean cross-entropy per token of a text, and its perplexity.
 func evaluate(_ flags: Flags) throws {
     guard flags.isSet("text") else { throw CommandLineError.usage("gpt eval needs --text FILE: the text to measure the model on") }
-    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    try useThreads(flags)
     let path = flags.string("text")
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let encoding = checkpoint.tokenizer.encode(try readCorpus(path))

@@ -22,8 +22,16 @@ let modelFlags: [FlagSpec] = [
     FlagSpec(name: "positions", defaultValue: "learned", help: "learned or sinusoidal (chapter 03)"),
     FlagSpec(name: "untied", defaultValue: "", help: "give the unembedding its own matrix instead of W_E", isSwitch: true),
     FlagSpec(name: "seed", defaultValue: "1", help: "seed of the one random generator"),
-    FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)"),
+    threadsFlag,
 ]
+
+/// The one --threads flag, shared by every command that computes.
+let threadsFlag = FlagSpec(name: "threads", defaultValue: String(cores), help: "threads for large matrix products (results do not change)")
+
+/// Sets the product's threads from --threads (appendix A1).
+func useThreads(_ flags: Flags) throws {
+    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+}
 
 /// The corpus, its tokenizer and its IDs.
 struct Corpus {
@@ -46,26 +54,20 @@ func loadCorpus(_ flags: Flags) throws -> Corpus {
     return Corpus(path: path, tokenizer: tokenizer, ids: tokenizer.encode(text).ids)
 }
 
-/// The model's configuration from flags; an impossible one is a usage error naming the value.
+/// The model's configuration from flags; an impossible one is a TinyGPTError of kind .configuration (exit 2).
 func configuration(_ flags: Flags, vocabularySize: Int) throws -> Configuration {
-    var config = Configuration()
-    config.vocabularySize = vocabularySize
-    config.width = try flags.integer("width", atLeast: 1)
-    config.layers = try flags.integer("layers", atLeast: 1)
-    config.heads = try flags.integer("heads", atLeast: 1)
-    config.context = try flags.integer("context", atLeast: 1)
-    config.norm = try flags.choice("norm", as: NormOrder.self)
-    config.activation = try flags.choice("activation", as: Activation.self)
-    config.positions = try flags.choice("positions", as: PositionKind.self)
-    config.tied = !flags.flag("untied")
-    try config.validate()                                    // a TinyGPTError of kind .configuration: exit 2
+    let config = Configuration(vocabularySize: vocabularySize, context: try flags.integer("context", atLeast: 1),
+                               width: try flags.integer("width", atLeast: 1), layers: try flags.integer("layers", atLeast: 1),
+                               heads: try flags.integer("heads", atLeast: 1), norm: try flags.choice("norm", as: NormOrder.self),
+                               activation: try flags.choice("activation", as: Activation.self),
+                               positions: try flags.choice("positions", as: PositionKind.self), tied: !flags.flag("untied"))
+    try config.validate()
     return config
 }
 
-func seedAndThreads(_ flags: Flags) throws -> UInt64 {
-    let seedText = flags.string("seed")
-    guard let seed = UInt64(seedText) else { throw CommandLineError.usage("--seed takes a whole number ≥ 0, got '\(seedText)'") }
-    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+func seedFlag(_ flags: Flags) throws -> UInt64 {
+    let text = flags.string("seed")
+    guard let seed = UInt64(text) else { throw CommandLineError.usage("--seed takes a whole number ≥ 0, got '\(text)'") }
     return seed
 }
 

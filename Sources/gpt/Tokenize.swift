@@ -39,7 +39,13 @@ func tokenize(_ flags: Flags) throws {
     }
     Output.line()
 
-    // The same text after 0, 10, 50, 100, … merges and after all of them.
+    printStages(of: text, learned)
+    Output.line("wrote    nothing (tokenize only prints; gpt train --tokenizer bpe --vocab-size \(vocabularySize) trains on these tokens)")
+}
+
+/// The same text after 0, 10, 50, 100, … merges and after all of them; then when each of its
+/// words became one token (the merge whose result is the whole word).
+func printStages(of text: String, _ learned: [(merge: Merge, occurrences: Int)]) {
     Output.line("\"\(text)\" cut with the first n merges:")
     var stages = [0, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter { $0 < learned.count }
     stages.append(learned.count)
@@ -49,8 +55,6 @@ func tokenize(_ flags: Flags) throws {
         let label = String(repeating: " ", count: width - String(n).count) + "\(n) merges"
         Output.line("  \(label)  \(atLeast("\(tokens.count) tokens", 10))  " + tokens.map(visible).joined(separator: " | "))
     }
-
-    // When each word of the text became one token: the merge whose result is the whole word.
     var wholeWords: [String] = [], seen: Set<String> = []
     for word in BytePairTokenizer.preSplit(text) where word.utf8.count > 1 && !seen.contains(word) {
         seen.insert(word)
@@ -60,5 +64,4 @@ func tokenize(_ flags: Flags) throws {
         if tokens.count == 1 { wholeWords.append("\(spelled) at merge \(m + 1)") }
     }
     if !wholeWords.isEmpty { Output.line("one token from: " + wholeWords.joined(separator: " · ")) }
-    Output.line("wrote    nothing (tokenize only prints; gpt train --tokenizer bpe --vocab-size \(vocabularySize) trains on these tokens)")
 }

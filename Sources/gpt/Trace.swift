@@ -14,87 +14,91 @@ func trace(_ flags: Flags) throws {
     guard !prompt.allSatisfy(\.isWhitespace) else {
         throw CommandLineError.usage("--prompt is empty: give some text, e.g. --prompt \"I drink coffee every\"")
     }
-    let model: GPT, tokenizer: any Tokenizer, source: String
-    if flags.isSet("checkpoint") {
-        if let modelFlag = modelFlags.map(\.name).first(where: { flags.isSet($0) && $0 != "threads" }) {
-            throw CommandLineError.usage("--\(modelFlag) cannot be combined with --checkpoint: the checkpoint fixes the model and its tokenizer")
-        }
-        _ = try seedAndThreads(flags)
-        let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
-        (model, tokenizer, source) = (checkpoint.model, checkpoint.tokenizer, flags.string("checkpoint"))
-    } else {
-        let corpus = try loadCorpus(flags)
-        let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
-        var random = RandomGenerator(seed: try seedAndThreads(flags))
-        (model, tokenizer, source) = (try GPT(config: config, random: &random), corpus.tokenizer, corpus.path)
-    }
+    let (model, tokenizer, source) = try traceModel(flags)
     let config = model.config, trained = flags.isSet("checkpoint")
-    let encoding = tokenizer.encode(prompt)
-    var ids = encoding.ids
-    let C = config.width, D = config.headWidth, H = config.heads
-
-    func stage(_ chapter: String, _ text: String) { Output.line(padded("[\(chapter)]", 17) + text) }
-    func more(_ text: String) { Output.line(String(repeating: " ", count: 17) + text) }
-
     Output.line(trained ? "gpt trace: one forward pass of the model saved in \(source), stage by stage"
                         : "gpt trace: one forward pass of an untrained model (seed \(flags.string("seed"))), stage by stage")
     Output.line("model: \(describe(config)); \(grouped(model.parameterCount)) parameters" + (trained ? "" : ", all random"))
     Output.line("convention: tokens are rows; [a, b] means a rows and b columns (docs/00-conventions.md)")
     Output.line()
-    let pieces = tokenizer.pieces(of: prompt)
+    let ids = traceTokens(prompt, tokenizer, context: config.context, source: source)
+    let labels = ids.map { visible(tokenizer.decode([$0])) }
+    let (logits, saved) = model.forward(ids, windowLength: ids.count)
+    stage("02 Embedding", "X = W_E[ids]: rows \(ids.map(String.init).joined(separator: ", ")) of W_E \(model.tokenEmbedding.weight.shape) → X [\(ids.count), \(config.width)], one row per token")
+    more("row 0 (\(labels[0])) begins " + model.tokenEmbedding.weight.row(ids[0]).prefix(5).map { fixed($0, 3) }.joined(separator: " ") + " …")
+    stage("03 Positions", "X₀ = X + P[0..<\(ids.count)]: P \(model.positionEmbedding.weight.shape) \(config.positions.rawValue) → X₀ \(saved.embedded.shape)")
+    for l in model.blocks.indices { traceBlock(l, of: model, saved, labels: labels) }
+    traceOutput(model, saved, logits, labels: labels, tokenizer: tokenizer, trained: trained)
+}
+
+/// The model and tokenizer to trace: a checkpoint's, or a fresh one from the model flags.
+func traceModel(_ flags: Flags) throws -> (model: GPT, tokenizer: any Tokenizer, source: String) {
+    try useThreads(flags)
+    if flags.isSet("checkpoint") {
+        if let modelFlag = modelFlags.map(\.name).first(where: { flags.isSet($0) && $0 != "threads" }) {
+            throw CommandLineError.usage("--\(modelFlag) cannot be combined with --checkpoint: the checkpoint fixes the model and its tokenizer")
+        }
+        let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
+        return (checkpoint.model, checkpoint.tokenizer, flags.string("checkpoint"))
+    }
+    let corpus = try loadCorpus(flags)
+    let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
+    var random = RandomGenerator(seed: try seedFlag(flags))
+    return (try GPT(config: config, random: &random), corpus.tokenizer, corpus.path)
+}
+
+private func stage(_ chapter: String, _ text: String) { Output.line(padded("[\(chapter)]", 17) + text) }
+private func more(_ text: String) { Output.line(String(repeating: " ", count: 17) + text) }
+
+/// Chapter 01: the prompt's pieces and IDs (the last `context` of them).
+func traceTokens(_ prompt: String, _ tokenizer: any Tokenizer, context: Int, source: String) -> [Int] {
+    let encoding = tokenizer.encode(prompt), pieces = tokenizer.pieces(of: prompt)
+    var ids = encoding.ids
     stage("01 Tokens", "\"\(prompt)\" → \(pieces.count) tokens: " + pieces.map(visible).joined(separator: " | "))
     if !encoding.unknown.isEmpty {
         more("not in the vocabulary, so they became \(unknownPiece) (ID 0): " + encoding.unknown.map(visible).joined(separator: ", "))
     }
-    if ids.count > config.context {
-        more("longer than the context (\(config.context)): only the last \(config.context) tokens are used")
-        ids = Array(ids.suffix(config.context))
+    if ids.count > context {
+        more("longer than the context (\(context)): only the last \(context) tokens are used")
+        ids = Array(ids.suffix(context))
     }
-    let labels = ids.map { visible(tokenizer.decode([$0])) }
-    let T = ids.count
     more("token IDs: " + ids.map(String.init).joined(separator: " ") + "   (vocabulary of \(tokenizer.count) from \(source))")
+    return ids
+}
 
-    let (logits, saved) = model.forward(ids, windowLength: T)
-    stage("02 Embedding", "X = W_E[ids]: rows \(ids.map(String.init).joined(separator: ", ")) of W_E \(model.tokenEmbedding.weight.shape) → X [\(T), \(C)], one row per token")
-    more("row 0 (\(labels[0])) begins " + model.tokenEmbedding.weight.row(ids[0]).prefix(5).map { fixed($0, 3) }.joined(separator: " ") + " …")
-    stage("03 Positions", "X₀ = X + P[0..<\(T)]: P \(model.positionEmbedding.weight.shape) \(config.positions.rawValue) → X₀ \(saved.embedded.shape)")
+/// Chapters 05–08: one block, stage by stage, with head 0's attention weights.
+func traceBlock(_ l: Int, of model: GPT, _ saved: GPT.Saved, labels: [String]) {
+    let config = model.config, block = model.blocks[l], s = saved.blocks[l], pre = config.norm == .pre
+    let T = labels.count, C = config.width, D = config.headWidth, H = config.heads
+    Output.line()
+    stage("08 Block", "block \(l + 1) of \(config.layers) (GPT-2: h.\(l)), \(pre ? "Pre-LN" : "Post-LN") order")
+    if pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]") }
+    stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.queryKeyValue.weight.shape) → \(s.attention.qkv.shape)")
+    more("\(H) heads of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
+    more("scores S = Q_h·K_hᵀ / √\(D) → [\(T), \(T)]; causal mask: row i keeps columns 0…i")
+    more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
+    printWeights(s.attention.weights[0], labels: labels)
+    more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
+    more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
+    stage("08 Residual", pre ? "X₁ = X + attention → \(s.afterAttention.shape)" : "X + attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")
+    if pre { stage("06 LayerNorm", "LN₂(X₁) → [\(T), \(C)]") }
+    stage("07 FeedForward", "expand F = X·W_1 + b_1: [\(T), \(C)]·\(block.feedForward.expand.weight.shape) → \(s.feedForward.expanded.shape)")
+    let activated = s.feedForward.activated, active = activated.values.filter { $0 > 0.01 }.count
+    more("gate R = \(config.activation.rawValue.uppercased())(F) → \(activated.shape): \(active) of \(activated.values.count) detectors above 0.01")
+    more("recombine Z = R·W_2 + b_2: \(activated.shape)·\(block.feedForward.contract.weight.shape) → [\(T), \(C)]")
+    stage("08 Residual", pre ? "X₂ = X₁ + Z → \(saved.blockOutputs[l].shape)" : "X₁ + Z, then LN₂ → \(saved.blockOutputs[l].shape)")
+}
 
-    for (l, block) in model.blocks.enumerated() {
-        let s = saved.blocks[l]
-        Output.line()
-        stage("08 Block", "block \(l + 1) of \(config.layers) (GPT-2: h.\(l)), \(config.norm == .pre ? "Pre-LN" : "Post-LN") order")
-        if config.norm == .pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]") }
-        stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.queryKeyValue.weight.shape) → \(s.attention.qkv.shape)")
-        more("\(H) heads of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
-        more("scores S = Q_h·K_hᵀ / √\(D) → [\(T), \(T)]; causal mask: row i keeps columns 0…i")
-        more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
-        printWeights(s.attention.weights[0], labels: labels)
-        more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
-        more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
-        if config.norm == .pre {
-            stage("08 Residual", "X₁ = X + attention → \(s.afterAttention.shape)")
-            stage("06 LayerNorm", "LN₂(X₁) → [\(T), \(C)]")
-        } else {
-            stage("08 Residual", "X + attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")
-        }
-        stage("07 FeedForward", "expand F = X·W_1 + b_1: [\(T), \(C)]·\(block.feedForward.expand.weight.shape) → \(s.feedForward.expanded.shape)")
-        let active = s.feedForward.activated.values.filter { $0 > 0.01 }.count
-        more("gate R = \(config.activation.rawValue.uppercased())(F) → \(s.feedForward.activated.shape): \(active) of \(s.feedForward.activated.values.count) detectors above 0.01")
-        more("recombine Z = R·W_2 + b_2: \(s.feedForward.activated.shape)·\(block.feedForward.contract.weight.shape) → [\(T), \(C)]")
-        if config.norm == .pre {
-            stage("08 Residual", "X₂ = X₁ + Z → \(saved.blockOutputs[l].shape)")
-        } else {
-            stage("08 Residual", "X₁ + Z, then LN₂ → \(saved.blockOutputs[l].shape)")
-        }
-    }
+/// Chapters 09 and 04: the final LayerNorm, the logits, and the five likeliest next tokens.
+func traceOutput(_ model: GPT, _ saved: GPT.Saved, _ logits: Matrix, labels: [String], tokenizer: any Tokenizer, trained: Bool) {
+    let config = model.config, T = labels.count
     Output.line()
     if config.norm == .pre { stage("09 Model", "final LayerNorm LN_f(X_\(config.layers)) → \(saved.final.shape)") }
     stage("09 Model", "logits = Z·Uᵀ: \(saved.final.shape)·\(model.unembedding.shape)ᵀ → \(logits.shape)  (U = \(config.tied ? "W_E, tied" : "lm_head, untied"))")
     more("row t holds a score for every candidate token after position t")
     let probabilities = softmax(logits.row(T - 1))
     stage("04 Softmax", "p = softmax(last row) over \(tokenizer.count) candidates after \"\(labels[T - 1])\"; top 5:")
-    let top = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(5)
-    for id in top {
+    for id in probabilities.indices.sorted(by: { probabilities[$0] > probabilities[$1] }).prefix(5) {
         more("  \(padded(visible(tokenizer.decode([id])), 14)) \(fixed(probabilities[id], 4))")
     }
     if !trained {

@@ -1,8 +1,9 @@
 import Foundation
 import TinyGPT
 
-// gpt train (and gpt demo, which is train with the demo's prompts): trains on the corpus with a
-// live progress line, prints the loss as it falls, samples, and writes out/loss.svg.
+// gpt train (and gpt demo, which is train with the demo's prompts): reads its flags, hands the
+// loop to chapter 13's Trainer, prints what the Trainer reports as the loss falls, samples, and
+// writes out/loss.svg (and the checkpoint).
 
 let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "batch", defaultValue: "16", help: "B, windows per step"),
@@ -52,22 +53,17 @@ func samplingSettings(_ flags: Flags) throws -> SamplingSettings {
 let fixedWhenResuming = ["tokenizer", "vocab-size", "width", "layers", "heads", "context", "norm", "activation", "positions",
                          "untied", "seed", "batch", "shards", "lr", "min-lr", "warmup", "weight-decay", "clip", "held-out"]
 
-/// What a run starts from: a fresh model (from flags) or a checkpoint's trainer (--resume).
-struct TrainingRun {
-    var corpus: Corpus
+/// What a run trains: the corpus, chapter 13's Trainer, and where it came from.
+struct Run {
+    let corpus: Corpus
     var trainer: Trainer
-    var seed: UInt64                      // of the samples drawn at the end
-    var heldOutFraction: Double
-    var trainCurve: [LossPoint] = []
-    var heldOutCurve: [LossPoint] = []
-    var savedTotalSteps = 0               // the schedule's length in the checkpoint resumed from
+    let seed: UInt64                   // of the samples drawn at the end
+    let resumedFrom: String?           // the checkpoint directory, when resuming
+    let savedTotalSteps: Int           // the schedule's length before this run (resuming) or now (fresh)
 }
 
-/// A fresh run: corpus, tokenizer, model and optimizer from the flags.
-func freshRun(_ flags: Flags) throws -> TrainingRun {
-    let corpus = try loadCorpus(flags)
-    let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
-    let seed = try seedAndThreads(flags)
+/// AdamW's settings and the schedule from the flags (chapter 12).
+func optimizerSettings(_ flags: Flags) throws -> OptimizerSettings {
     var settings = OptimizerSettings()
     settings.totalSteps = try flags.integer("steps", atLeast: 1)
     settings.learningRate = try flags.number("lr", in: 1e-8...10)
@@ -75,22 +71,30 @@ func freshRun(_ flags: Flags) throws -> TrainingRun {
     settings.warmupSteps = try flags.integer("warmup", atLeast: 0)
     settings.weightDecay = try flags.number("weight-decay", in: 0...10)
     settings.clip = try flags.number("clip", in: 1e-6...1e6)
-    let batch = try flags.integer("batch", atLeast: 1)
-    let shards = try flags.integer("shards", atLeast: 1)
-    let heldOutFraction = Double(try flags.number("held-out", in: 0...0.9))
-    let dataset = try trainingData(corpus, windowLength: config.context, heldOutFraction: heldOutFraction)
+    return settings
+}
+
+/// A fresh run: corpus, tokenizer, model and optimizer from the flags.
+func freshRun(_ flags: Flags) throws -> Run {
+    let corpus = try loadCorpus(flags)
+    let config = try configuration(flags, vocabularySize: corpus.tokenizer.count)
+    let seed = try seedFlag(flags)
+    try useThreads(flags)
+    let settings = try optimizerSettings(flags)
+    let batch = try flags.integer("batch", atLeast: 1), shards = try flags.integer("shards", atLeast: 1)
+    let dataset = try trainingData(corpus, windowLength: config.context, heldOutFraction: Double(try flags.number("held-out", in: 0...0.9)))
     var random = RandomGenerator(seed: seed)
     let model = try GPT(config: config, random: &random)
     let trainer = Trainer(model: model, dataset: dataset, batchSize: batch, settings: settings, random: random, shards: shards)
-    return TrainingRun(corpus: corpus, trainer: trainer, seed: seed, heldOutFraction: heldOutFraction)
+    return Run(corpus: corpus, trainer: trainer, seed: seed, resumedFrom: nil, savedTotalSteps: settings.totalSteps)
 }
 
-/// A resumed run: model, tokenizer, optimizer, schedule and the batches' random state from DIR.
-func resumedRun(_ flags: Flags, from directory: String) throws -> TrainingRun {
+/// A resumed run: model, tokenizer, optimizer, schedule, curves and the batches' random state from DIR.
+func resumedRun(_ flags: Flags, from directory: String) throws -> Run {
     if let fixed = fixedWhenResuming.first(where: flags.isSet) {
         throw CommandLineError.usage("--\(fixed) cannot change when resuming: \(directory) fixes it (see its trainer_state.json and config.json)")
     }
-    FastProduct.threads = min(try flags.integer("threads", atLeast: 1), 64)
+    try useThreads(flags)
     let checkpoint = try loadCheckpoint(directory)
     guard var state = checkpoint.training else {
         throw CommandLineError.failure("\(directory) holds a model but no trainer_state.json, so it cannot resume; sample from it with gpt sample --checkpoint \(directory)")
@@ -101,46 +105,45 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> TrainingRun {
         throw CommandLineError.usage("\(directory) has already trained \(state.optimizer.step) of its \(state.optimizer.settings.totalSteps) steps: pass a larger --steps to go on")
     }
     let path = flags.isSet("corpus") ? flags.string("corpus") : state.corpus
-    let text = try readCorpus(path)
-    let corpus = Corpus(path: path, tokenizer: checkpoint.tokenizer, ids: checkpoint.tokenizer.encode(text).ids)
+    let corpus = Corpus(path: path, tokenizer: checkpoint.tokenizer, ids: checkpoint.tokenizer.encode(try readCorpus(path)).ids)
     if TrainingState.fingerprint(corpus.ids) != state.corpusFingerprint {
         Output.note("\(path) is not the text \(directory) was trained on (\(state.corpus)): training goes on with it")
     }
     let dataset = try trainingData(corpus, windowLength: checkpoint.model.config.context, heldOutFraction: state.heldOutFraction)
-    var trainer = Trainer(model: checkpoint.model, dataset: dataset, batchSize: state.batchSize, settings: state.optimizer.settings,
-                          random: state.random, shards: state.shards)
-    trainer.optimizer = state.optimizer
-    return TrainingRun(corpus: corpus, trainer: trainer, seed: (try? seedAndThreads(flags)) ?? 1, heldOutFraction: state.heldOutFraction,
-                       trainCurve: state.history, heldOutCurve: state.heldOutHistory, savedTotalSteps: savedTotalSteps)
+    return Run(corpus: corpus, trainer: Trainer(model: checkpoint.model, resuming: state, dataset: dataset),
+               seed: (try? seedFlag(flags)) ?? 1, resumedFrom: directory, savedTotalSteps: savedTotalSteps)
 }
 
 /// The corpus split into training windows and a held-out tail, or one line saying why it cannot be.
 func trainingData(_ corpus: Corpus, windowLength: Int, heldOutFraction: Double) throws -> TextDataset {
-    let dataset: TextDataset
     do {
-        dataset = try TextDataset(ids: corpus.ids, windowLength: windowLength, heldOutFraction: heldOutFraction)
+        return try TextDataset(ids: corpus.ids, windowLength: windowLength, heldOutFraction: heldOutFraction)
     } catch let error as TinyGPTError { throw CommandLineError.failure("\(corpus.path): \(error)") }
-    guard dataset.train.count > windowLength else {
-        throw CommandLineError.failure("\(corpus.path): the training part has \(dataset.train.count) tokens, fewer than one window of \(windowLength) + 1: use a smaller --context or --held-out")
-    }
-    return dataset
 }
 
-func train(_ flags: Flags, demo: Bool) throws {
-    // Read and check everything before any work.
-    let resumeFrom = flags.isSet("resume") ? flags.string("resume") : nil
-    var run = try resumeFrom.map { try resumedRun(flags, from: $0) } ?? freshRun(flags)
-    let sampling = try samplingSettings(flags)
-    let sampleCount = try flags.integer("samples", atLeast: 0)
-    let sampleLength = try flags.integer("tokens", atLeast: 1)
-    let outFolder = flags.string("out")
-    let saveTo = flags.isSet("save") ? flags.string("save") : (resumeFrom ?? (demo ? (outFolder as NSString).appendingPathComponent("checkpoint") : nil))
+/// What train does besides the steps, read and checked from the flags before any work.
+struct TrainPlan {
+    let lastStep: Int                  // --stop-at, or the schedule's end
+    let saveTo: String?
+    let cadence: Cadence
+    let outFolder: String
+    let sampling: SamplingSettings
+    let sampleCount: Int
+    let sampleLength: Int
+    let demo: Bool
+}
+
+func trainPlan(_ flags: Flags, _ run: Run, demo: Bool) throws -> TrainPlan {
+    let settings = run.trainer.optimizer.settings, outFolder = flags.string("out")
+    let saveTo = flags.isSet("save") ? flags.string("save")
+                                     : run.resumedFrom ?? (demo ? (outFolder as NSString).appendingPathComponent("checkpoint") : nil)
     let saveEvery = flags.isSet("save-every") ? try flags.integer("save-every", atLeast: 1) : nil
-    let settings = run.trainer.optimizer.settings
     let lastStep = flags.isSet("stop-at") ? min(try flags.integer("stop-at", atLeast: run.trainer.optimizer.step + 1), settings.totalSteps)
                                           : settings.totalSteps
     if let saveTo {
-        do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as TinyGPTError { throw CommandLineError.usage("--save \(error)") }
+        do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as TinyGPTError {
+            throw CommandLineError.usage("--save \(error)")
+        }
     }
     if saveEvery != nil && saveTo == nil { throw CommandLineError.usage("--save-every needs --save DIR: where to save") }
     if lastStep < settings.totalSteps && saveTo == nil {
@@ -149,120 +152,125 @@ func train(_ flags: Flags, demo: Bool) throws {
     if flags.isSet("prompt") && run.corpus.tokenizer.encode(flags.string("prompt")).ids.isEmpty {
         throw CommandLineError.usage("--prompt is empty: give some text to continue")
     }
+    return TrainPlan(lastStep: lastStep, saveTo: saveTo, cadence: Cadence(evaluateEvery: settings.totalSteps / 12, saveEvery: saveEvery),
+                     outFolder: outFolder, sampling: try samplingSettings(flags), sampleCount: try flags.integer("samples", atLeast: 0),
+                     sampleLength: try flags.integer("tokens", atLeast: 1), demo: demo)
+}
 
-    let corpus = run.corpus, config = run.trainer.model.config, batch = run.trainer.batchSize
-    let dataset = run.trainer.dataset
+func train(_ flags: Flags, demo: Bool) throws {
+    var run = try flags.isSet("resume") ? resumedRun(flags, from: flags.string("resume")) : freshRun(flags)
+    let plan = try trainPlan(flags, run, demo: demo)
+    printHeader(run, flags, demo: demo)
+    var last: TrainingProgress? = nil
+    let corpus = run.corpus
+    try run.trainer.run(through: plan.lastStep, cadence: plan.cadence, save: { try save($0, corpus, to: plan.saveTo!) }) { progress, trainer in
+        printProgress(progress, trainer)
+        last = progress
+    }
+    printSummary(run, last)
+    let paused = plan.lastStep < run.trainer.optimizer.settings.totalSteps
+    if paused {
+        Output.line("paused   after step \(plan.lastStep) of \(run.trainer.optimizer.settings.totalSteps): continue with gpt train --resume \(plan.saveTo ?? "DIR")")
+    } else {
+        try printSamples(run, plan, flags)
+        if demo, let tokenizer = run.corpus.tokenizer as? WordTokenizer { explore(run.trainer.model.tokenEmbedding.weight, tokenizer) }
+    }
+    try writeFiles(run, plan, paused: paused)
+}
+
+/// What is about to happen: the corpus, the model, the schedule, and where a resumed run stands.
+func printHeader(_ run: Run, _ flags: Flags, demo: Bool) {
+    let corpus = run.corpus, trainer = run.trainer, config = trainer.model.config, settings = trainer.optimizer.settings
     if demo { Output.line("TinyGPT demo: a small GPT learns \(corpus.path) by heart, then writes from prompts") }
     Output.line("corpus   \(corpus.path): \(grouped(corpus.ids.count)) \(unitName(corpus.tokenizer)) tokens, vocabulary \(corpus.tokenizer.count) "
-                + "(train \(grouped(dataset.train.count)), held out \(grouped(dataset.heldOut.count)))")
-    Output.line("model    \(describe(config)) = \(grouped(run.trainer.model.parameterCount)) parameters")
-    func spelled(_ flag: String, _ value: Float) -> String { resumeFrom == nil ? flags.string(flag) : "\(value)" }
-    Output.line("training \(settings.totalSteps) steps of \(batch) windows × \(config.context) tokens; AdamW lr \(spelled("lr", settings.learningRate)) "
+                + "(train \(grouped(trainer.dataset.train.count)), held out \(grouped(trainer.dataset.heldOut.count)))")
+    Output.line("model    \(describe(config)) = \(grouped(trainer.model.parameterCount)) parameters")
+    func spelled(_ flag: String, _ value: Float) -> String { run.resumedFrom == nil ? flags.string(flag) : "\(value)" }
+    Output.line("training \(settings.totalSteps) steps of \(trainer.batchSize) windows × \(config.context) tokens; AdamW lr \(spelled("lr", settings.learningRate)) "
                 + "(warm-up \(settings.warmupSteps), cosine to \(spelled("min-lr", settings.minLearningRate))), weight decay \(spelled("weight-decay", settings.weightDecay)); "
-                + (resumeFrom == nil ? "seed \(run.seed); " : "") + "\(FastProduct.threads) thread\(FastProduct.threads == 1 ? "" : "s")")
-    if let resumeFrom {
-        Output.line("resumed  \(resumeFrom) after step \(run.trainer.optimizer.step)"
-                    + (run.trainCurve.last.map { " (loss \(fixed($0.loss, 4)))" } ?? "")
+                + (run.resumedFrom == nil ? "seed \(run.seed); " : "") + "\(FastProduct.threads) thread\(FastProduct.threads == 1 ? "" : "s")")
+    if let resumedFrom = run.resumedFrom {
+        Output.line("resumed  \(resumedFrom) after step \(trainer.optimizer.step)"
+                    + (trainer.history.last.map { " (loss \(fixed($0.loss, 4)))" } ?? "")
                     + (run.savedTotalSteps == settings.totalSteps ? "; the same batches and updates as an uninterrupted run"
                                                                   : "; the schedule now runs to step \(settings.totalSteps) instead of \(run.savedTotalSteps)"))
     } else {
         Output.line("start    loss of a fresh model ≈ ln(\(corpus.tokenizer.count)) = \(fixed(log(Float(corpus.tokenizer.count)), 3)): every token equally likely")
-        if let loss = run.trainer.heldOutLoss() { run.heldOutCurve.append(LossPoint(step: 0, loss: loss)) }
     }
+}
 
-    func save(_ directory: String) throws {
-        let state = TrainingState(optimizer: run.trainer.optimizer, random: run.trainer.random, batchSize: batch,
-                                  shards: run.trainer.shards, heldOutFraction: run.heldOutFraction, corpus: corpus.path,
-                                  corpusFingerprint: TrainingState.fingerprint(corpus.ids),
-                                  history: run.trainCurve, heldOutHistory: run.heldOutCurve)
-        try saveCheckpoint(Checkpoint(model: run.trainer.model, tokenizer: corpus.tokenizer, training: state), to: directory)
-    }
+/// One step: the live line on a terminal; on the cadence's evaluation steps, a line that stays.
+func printProgress(_ progress: TrainingProgress, _ trainer: Trainer) {
+    let report = progress.report, history = trainer.history, totalSteps = trainer.optimizer.settings.totalSteps, speed = "\(grouped(Int(progress.tokensPerSecond))) tok/s  \(fixed(progress.seconds, 1)) s"
+    Output.progress("step \(report.step)/\(totalSteps)  loss \(fixed(report.loss, 4))  \(speed)  " + sparkline(history.map(\.loss), width: 30))
+    guard let evaluation = progress.evaluation else { return }
+    var line = "step \(padded(String(report.step), String(totalSteps).count))  loss \(fixed(evaluation.meanLoss, 4))"
+    if let heldOut = evaluation.heldOutLoss { line += "  held-out loss \(fixed(heldOut, 3))" }
+    Output.endProgress()
+    Output.line(line + "  lr \(String(format: "%.1e", Double(report.learningRate)))  \(speed)")
+}
 
-    // The loop.
-    let reportEvery = max(1, settings.totalSteps / 12)
-    let clock = ContinuousClock()
-    var trainingTime = Duration.zero, stepsThisRun = 0
-    while run.trainer.optimizer.step < lastStep {
-        let started = clock.now
-        let report: StepReport
-        report = try run.trainer.step()
-        trainingTime += clock.now - started
-        stepsThisRun += 1
-        run.trainCurve.append(LossPoint(step: report.step, loss: report.loss))
-        let seconds = seconds(trainingTime)
-        let tokensPerSecond = Double(stepsThisRun * batch * config.context) / max(seconds, 1e-9)
-        Output.progress("step \(report.step)/\(settings.totalSteps)  loss \(fixed(report.loss, 4))  "
-                        + "\(grouped(Int(tokensPerSecond))) tok/s  \(fixed(seconds, 1)) s  " + sparkline(run.trainCurve.map(\.loss), width: 30))
-        if report.step % reportEvery == 0 || report.step == settings.totalSteps {
-            let recent = run.trainCurve.filter { $0.step > report.step - reportEvery }.map(\.loss)
-            var line = "step \(padded(String(report.step), String(settings.totalSteps).count))  loss \(fixed(recent.reduce(0, +) / Float(recent.count), 4))"
-            if let heldOut = run.trainer.heldOutLoss() {
-                run.heldOutCurve.append(LossPoint(step: report.step, loss: heldOut))
-                line += "  held-out loss \(fixed(heldOut, 3))"
-            }
-            line += "  lr \(String(format: "%.1e", Double(report.learningRate)))  \(grouped(Int(tokensPerSecond))) tok/s  \(fixed(seconds, 1)) s"
-            Output.endProgress()
-            Output.line(line)
-        }
-        if let saveEvery, let saveTo, report.step % saveEvery == 0, report.step < lastStep { try save(saveTo) }
-    }
-    let seconds = seconds(trainingTime)
-    let paused = lastStep < settings.totalSteps
-    let final = run.trainCurve.suffix(20).map(\.loss)
-    if stepsThisRun > 0 {
-        Output.line("trained  \(stepsThisRun) steps in \(fixed(seconds, 1)) s "
-                    + "(\(grouped(Int(Double(stepsThisRun * batch * config.context) / max(seconds, 1e-9)))) tokens/s); "
+/// After the steps: how long they took, the curve, and the floor under the loss.
+func printSummary(_ run: Run, _ last: TrainingProgress?) {
+    let final = run.trainer.history.suffix(20).map(\.loss)
+    if let last {
+        Output.line("trained  \(last.stepsThisRun) steps in \(fixed(last.seconds, 1)) s (\(grouped(Int(last.tokensPerSecond))) tokens/s); "
                     + "final train loss \(fixed(final.reduce(0, +) / Float(final.count), 4)) (mean of the last \(final.count) steps)")
     }
-    Output.line("curve    " + sparkline(run.trainCurve.map(\.loss)) + "  (log scale, step 1 → \(run.trainer.optimizer.step))")
-    let floor = dataset.lossFloor()
-    Output.line("floor    \(fixed(floor, 4)): the least any model can reach here, because a window's first "
+    Output.line("curve    " + sparkline(run.trainer.history.map(\.loss)) + "  (log scale, step 1 → \(run.trainer.optimizer.step))")
+    Output.line("floor    \(fixed(run.trainer.dataset.lossFloor(), 4)): the least any model can reach here, because a window's first "
                 + "tokens cannot see where in the text they are (chapter 13)")
+}
 
-    // Samples.
-    let model = run.trainer.model, tokenizer = corpus.tokenizer
-    var sampleRandom = RandomGenerator(seed: run.seed &+ 1)
-    if paused {
-        Output.line("paused   after step \(lastStep) of \(settings.totalSteps): continue with gpt train --resume \(saveTo ?? "DIR")")
-    } else if flags.isSet("prompt") {
+/// Continuations of --prompt, or in the demo of each of the notes' prompts, greedy and drawn.
+func printSamples(_ run: Run, _ plan: TrainPlan, _ flags: Flags) throws {
+    let model = run.trainer.model, tokenizer = run.corpus.tokenizer
+    var random = RandomGenerator(seed: run.seed &+ 1)
+    if flags.isSet("prompt") {
         let encoding = tokenizer.encode(flags.string("prompt"))
         if !encoding.unknown.isEmpty {
             Output.line("note     not in the vocabulary (became \(unknownPiece)): " + encoding.unknown.map(visible).joined(separator: ", "))
         }
         Output.line("samples  temperature \(flags.string("temperature"))"
-                    + (sampling.topK.map { ", top-k \($0)" } ?? "") + (sampling.topP.map { ", top-p \($0)" } ?? ""))
-        for _ in 0..<sampleCount {
-            let ids = model.generate(prompt: encoding.ids, count: sampleLength, settings: sampling, random: &sampleRandom)
+                    + (plan.sampling.topK.map { ", top-k \($0)" } ?? "") + (plan.sampling.topP.map { ", top-p \($0)" } ?? ""))
+        for _ in 0..<plan.sampleCount {
+            let ids = model.generate(prompt: encoding.ids, count: plan.sampleLength, settings: plan.sampling, random: &random)
             Output.line("  " + oneLine(tokenizer.decode(ids)))
         }
-    } else if demo {
+    } else if plan.demo {
         for temperature: Float in [0, 0.8] {
             Output.line(temperature == 0 ? "samples  temperature 0 (greedy: always the most probable next token)"
                                          : "samples  temperature 0.8 (drawn at random, a little sharper than the model)")
             for prompt in demoPrompts {
                 let encoding = tokenizer.encode(prompt)
                 guard !encoding.ids.isEmpty, encoding.unknown.isEmpty else { continue }
-                let ids = model.generate(prompt: encoding.ids, count: sampleLength, settings: SamplingSettings(temperature: temperature),
-                                         random: &sampleRandom)
+                let ids = model.generate(prompt: encoding.ids, count: plan.sampleLength, settings: SamplingSettings(temperature: temperature),
+                                         random: &random)
                 Output.line("  " + oneLine(tokenizer.decode(ids)))
             }
         }
     }
+}
 
-    if demo, !paused, tokenizer is WordTokenizer { explore(model.tokenEmbedding.weight, tokenizer) }
-
-    // Files.
-    let chartPath = (outFolder as NSString).appendingPathComponent("loss.svg")
-    let chart = LossChart(train: run.trainCurve, heldOut: run.heldOutCurve,
-                          title: "TinyGPT learning \((corpus.path as NSString).lastPathComponent)",
-                          subtitle: describe(config) + "; \(batch) windows per step", floor: Float(floor))
+/// loss.svg, then the checkpoint (when there is somewhere to save it).
+func writeFiles(_ run: Run, _ plan: TrainPlan, paused: Bool) throws {
+    let trainer = run.trainer, config = trainer.model.config
+    let chartPath = (plan.outFolder as NSString).appendingPathComponent("loss.svg")
+    let chart = LossChart(train: trainer.history, heldOut: trainer.heldOutHistory,
+                          title: "TinyGPT learning \((run.corpus.path as NSString).lastPathComponent)",
+                          subtitle: describe(config) + "; \(trainer.batchSize) windows per step", floor: Float(trainer.dataset.lossFloor()))
     try Output.write(chart.svg(), to: chartPath)
     Output.line("wrote    \(chartPath) (train and held-out loss against step)")
-    if let saveTo {
-        try save(saveTo)
-        Output.line("wrote    \(saveTo) (checkpoint at step \(run.trainer.optimizer.step): "
-                    + (paused ? "gpt train --resume \(saveTo)" : "gpt sample --checkpoint \(saveTo) --prompt …") + ")")
-    }
+    guard let saveTo = plan.saveTo else { return }
+    try save(trainer, run.corpus, to: saveTo)
+    Output.line("wrote    \(saveTo) (checkpoint at step \(trainer.optimizer.step): "
+                + (paused ? "gpt train --resume \(saveTo)" : "gpt sample --checkpoint \(saveTo) --prompt …") + ")")
+}
+
+/// A checkpoint of the run: the model, its tokenizer, and where training stands (chapter 17).
+func save(_ trainer: Trainer, _ corpus: Corpus, to directory: String) throws {
+    let state = TrainingState(trainer, corpus: corpus.path, ids: corpus.ids)
+    try saveCheckpoint(Checkpoint(model: trainer.model, tokenizer: corpus.tokenizer, training: state), to: directory)
 }
 
 /// Generated text on one line: a line break shows as ↵.
@@ -275,33 +283,4 @@ func unitName(_ tokenizer: any Tokenizer) -> String {
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-}
-
-/// What the trained embedding rows encode (chapter 15), for the words of the notes that the corpus has.
-func explore(_ embedding: Matrix, _ tokenizer: any Tokenizer) {
-    let index = Dictionary(uniqueKeysWithValues: tokenizer.vocabulary.enumerated().map { ($1, $0) })
-    func name(_ id: Int) -> String { visible(tokenizer.vocabulary[id]) }
-    Output.line("embeddings  what training put in the rows of W_E (chapter 15; cosine similarity, 1 = same direction)")
-    for word in ["dog", "cat", "coffee", "ghg", "apple", "Apple", "aunt"] {
-        guard let id = index[word] else { continue }
-        let neighbours = nearestRows(to: embedding.row(id), in: embedding, count: 4, excluding: [id])
-        Output.line("  nearest to \(padded(word, 7)) " + neighbours.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", "))
-    }
-    for (a, b, c, expected) in [("cat", "cats", "dog", "dogs"), ("uncle", "aunt", "man", "woman"), ("man", "woman", "king", "queen")] {
-        guard let ia = index[a], let ib = index[b], let ic = index[c] else { continue }
-        let answers = analogy(ia, ib, ic, in: embedding, count: 3)
-        let mark = answers.first.map { name($0.id) == expected ? "✓" : "✗ (hoped for \(expected))" } ?? ""
-        Output.line("  \(a) → \(b) as \(c) → " + answers.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", ") + "  " + mark)
-    }
-    // Singular → plural pairs the vocabulary has, as (singular ID, plural ID).
-    let pairs = [("cat", "cats"), ("dog", "dogs"), ("puppy", "puppies"), ("kitten", "kittens"), ("apple", "apples")]
-        .compactMap { pair in index[pair.0].flatMap { s in index[pair.1].map { (s, $0) } } }
-    if let (singular, plural) = pairs.first, pairs.count >= 2 {
-        let plurality = direction(from: singular, to: plural, in: embedding)
-        func along(_ id: Int) -> Float { projection(embedding.row(id), onto: plurality) }
-        let others = pairs.dropFirst()
-        let agreeing = others.filter { along($0.1) > along($0.0) }.count
-        Output.line("  plural direction \(name(plural)) − \(name(singular)): \(agreeing) of \(others.count) other pairs lie further along it as plurals ("
-                    + others.map { "\(name($0.1)) \(fixed(along($0.1), 2)) vs \(name($0.0)) \(fixed(along($0.0), 2))" }.joined(separator: "; ") + ")")
-    }
 }

@@ -48,14 +48,18 @@ let commands = [
 @_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
-@MainActor func main() -> Int32 {
+/// Every training step allocates and frees the same large arrays. By default glibc hands arrays
+/// over 128 KB back to the kernel at once and faults them in again page by page next step (a
+/// fifth of a demo step's time, measured with perf stat). Keep them in the heap for reuse.
+func keepFreedMemoryForReuse() {
     #if os(Linux)
-    // Every training step allocates and frees the same large arrays. By default glibc hands arrays
-    // over 128 KB back to the kernel at once and faults them in again page by page next step (a
-    // fifth of a demo step's time, measured with perf stat). Keep them in the heap for reuse.
     _ = mallopt(-3, 1 << 30)   // M_MMAP_THRESHOLD: serve blocks below 1 GiB from the heap
     _ = mallopt(-1, 1 << 30)   // M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap
     #endif
+}
+
+@MainActor func main() -> Int32 {
+    keepFreedMemoryForReuse()
     var arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "--help" || arguments.first == "-h" || arguments.first == "help" {
         print(overview)
