@@ -22,12 +22,12 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// d act / df at h
+    /// d act / dh at h
     public func derivative(_ h: Float) -> Float {
         switch self {
         case .relu: return h > 0 ? 1 : 0
         case .gelu:
-            // ½(1 + tanh u) + ½ h (1 − tanh² u) · du/df,  du/df = √(2/π)(1 + 3·0.044715 h²)
+            // ½(1 + tanh u) + ½ h (1 − tanh² u) · du/dh,  du/dh = √(2/π)(1 + 3·0.044715 h²)
             let u = Activation.geluScale * (h + 0.044715 * h * h * h)
             let tanhU = Activation.tanh(u)
             return 0.5 * (1 + tanhU) + 0.5 * h * (1 - tanhU * tanhU) * Activation.geluScale * (1 + 3 * 0.044715 * h * h)
