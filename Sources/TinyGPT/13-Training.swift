@@ -159,7 +159,8 @@ public struct TrainingProgress: Sendable {
     }
 }
 
-/// The model, its optimizer, the batches' random source and the loss curves, advanced one step at a time.
+/// The model, its optimizer, the batches' random source and the loss curves, advanced one step at a
+/// time. (Its memberwise init, which chapter 17 uses to go on from a checkpoint, takes all of them.)
 public struct Trainer: Sendable {
     public var model: GPT
     public var optimizer: AdamW
@@ -169,25 +170,6 @@ public struct Trainer: Sendable {
     public var random: RandomGenerator
     public var history: [LossPoint] = []          // training loss at every step
     public var heldOutHistory: [LossPoint] = []   // held-out loss at step 0 and on the cadence
-
-    public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator,
-                shards: Int = 1) {
-        self.init(model: model, optimizer: AdamW(model: model, settings: settings), dataset: dataset, batchSize: batchSize,
-                  random: random, shards: shards)
-    }
-
-    /// A trainer that goes on from an optimizer's state (chapter 17's resume).
-    public init(model: GPT, optimizer: AdamW, dataset: TextDataset, batchSize: Int, random: RandomGenerator, shards: Int,
-                history: [LossPoint] = [], heldOutHistory: [LossPoint] = []) {
-        self.model = model
-        self.optimizer = optimizer
-        self.dataset = dataset
-        self.batchSize = batchSize
-        self.shards = shards
-        self.random = random
-        self.history = history
-        self.heldOutHistory = heldOutHistory
-    }
 
     /// forward → loss → backward → AdamW on one fresh batch. Throws (and leaves the model as it was)
     /// if the loss is not a finite number.
@@ -210,8 +192,8 @@ public struct Trainer: Sendable {
     }
 
     /// The loop: steps until `lastStep` (at most the schedule's end), measures the held-out loss and
-    /// saves on the cadence, and hands `report` a TrainingProgress and itself after every step. A fresh run first
-    /// measures the held-out loss at step 0, so the curve starts where the model does.
+    /// saves on the cadence, and hands `report` the progress and itself after every step. A fresh
+    /// run first measures the held-out loss at step 0, so the curve starts where the model does.
     public mutating func run(through lastStep: Int, cadence: Cadence, save: (Trainer) throws -> Void = { _ in },
                              report: (TrainingProgress, Trainer) -> Void = { _, _ in }) throws {
         if optimizer.step == 0, heldOutHistory.isEmpty, let loss = heldOutLoss() { heldOutHistory.append(LossPoint(step: 0, loss: loss)) }
@@ -231,9 +213,20 @@ public struct Trainer: Sendable {
                 if let heldOut { heldOutHistory.append(LossPoint(step: stepReport.step, loss: heldOut)) }
                 evaluation = TrainingProgress.Evaluation(meanLoss: recent.reduce(0, +) / Float(recent.count), heldOutLoss: heldOut)
             }
-            report(TrainingProgress(report: stepReport, stepsThisRun: stepsThisRun, seconds: seconds,
-                            tokensPerSecond: Double(stepsThisRun) * tokensPerStep / max(seconds, 1e-9), evaluation: evaluation), self)
+            let progress = TrainingProgress(report: stepReport, stepsThisRun: stepsThisRun, seconds: seconds,
+                                            tokensPerSecond: Double(stepsThisRun) * tokensPerStep / max(seconds, 1e-9),
+                                            evaluation: evaluation)
+            report(progress, self)
             if let every = cadence.saveEvery, stepReport.step % every == 0, stepReport.step < end { try save(self) }
         }
+    }
+}
+
+extension Trainer {
+    /// A fresh run: AdamW's moments at zero, empty curves.
+    public init(model: GPT, dataset: TextDataset, batchSize: Int, settings: OptimizerSettings, random: RandomGenerator,
+                shards: Int = 1) {
+        self.init(model: model, optimizer: AdamW(model: model, settings: settings), dataset: dataset, batchSize: batchSize,
+                  shards: shards, random: random)
     }
 }

@@ -253,22 +253,12 @@ public struct TrainingState: Sendable {
     public var heldOutFraction: Double
     public var corpus: String                 // the corpus path, as given
     public var corpusFingerprint: UInt64      // of its token IDs: tells whether a resume reads the same text
-    public var history: [LossPoint]           // train loss at every step so far
-    public var heldOutHistory: [LossPoint]
+    public var history: [LossPoint] = []      // train loss at every step so far
+    public var heldOutHistory: [LossPoint] = []
 
-    public init(optimizer: AdamW, random: RandomGenerator, batchSize: Int, shards: Int, heldOutFraction: Double,
-                corpus: String, corpusFingerprint: UInt64, history: [LossPoint] = [], heldOutHistory: [LossPoint] = []) {
-        self.optimizer = optimizer
-        self.random = random
-        self.batchSize = batchSize
-        self.shards = shards
-        self.heldOutFraction = heldOutFraction
-        self.corpus = corpus
-        self.corpusFingerprint = corpusFingerprint
-        self.history = history
-        self.heldOutHistory = heldOutHistory
-    }
+}
 
+extension TrainingState {
     /// Where `trainer` stands, for a checkpoint of a run on `corpus` (its path and its token IDs).
     public init(_ trainer: Trainer, corpus: String, ids: [Int]) {
         self.init(optimizer: trainer.optimizer, random: trainer.random, batchSize: trainer.batchSize, shards: trainer.shards,
@@ -356,8 +346,8 @@ public struct TrainingState: Sendable {
 extension Trainer {
     /// The trainer a checkpoint's state describes, on `dataset`: the same optimizer, batches and curves.
     public init(model: GPT, resuming state: TrainingState, dataset: TextDataset) {
-        self.init(model: model, optimizer: state.optimizer, dataset: dataset, batchSize: state.batchSize, random: state.random,
-                  shards: state.shards, history: state.history, heldOutHistory: state.heldOutHistory)
+        self.init(model: model, optimizer: state.optimizer, dataset: dataset, batchSize: state.batchSize, shards: state.shards,
+                  random: state.random, history: state.history, heldOutHistory: state.heldOutHistory)
     }
 }
 
