@@ -7,9 +7,10 @@ import Foundation
 // added to the token's embedding: X[t] = W_E[id_t] + P[t]. Two ways to get P:
 //   learned:    P is a parameter [context, C], trained like W_E (GPT-2: wpe)
 //   sinusoidal: P[t, 2i] = sin(t / 10000^(2i/C)),  P[t, 2i+1] = cos(t / 10000^(2i/C))  (fixed)
+//   none:       P = 0 (`--positions none`, an exercise: the model sees its window as a set)
 
 public enum PositionKind: String, Sendable, CaseIterable {
-    case learned, sinusoidal
+    case learned, sinusoidal, none
 }
 
 public struct Positions: Sendable {
@@ -21,11 +22,12 @@ public struct Positions: Sendable {
         self.weight = weight
     }
 
-    /// Learned positions start random, N(0, std²); sinusoidal ones are the fixed table.
+    /// Learned positions start random, N(0, std²); sinusoidal ones are the fixed table; none are zeros.
     public init(kind: PositionKind, context: Int, width: Int, std: Float, random: inout RandomGenerator) {
         switch kind {
         case .learned: self.init(kind: kind, weight: Matrix.random(rows: context, cols: width, std: std, random: &random))
         case .sinusoidal: self.init(kind: kind, weight: Positions.sinusoidalTable(context: context, width: width))
+        case .none: self.init(kind: kind, weight: Matrix(rows: context, cols: width))
         }
     }
 
@@ -53,7 +55,7 @@ public struct Positions: Sendable {
     }
 
     /// dY [B·T, C]: the gradient passes to X unchanged (dX = dY); learned positions add into
-    /// gradient.weight [context, C]; sinusoidal ones have nothing to learn.
+    /// gradient.weight [context, C]; sinusoidal ones (and none) have nothing to learn.
     public func backward(_ dy: Matrix, windowLength: Int, into gradient: inout Positions) {
         guard kind == .learned else { return }
         for row in 0..<dy.rows {

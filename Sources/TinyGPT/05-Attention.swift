@@ -15,22 +15,25 @@ import Foundation
 
 /// scores S [T, T] → weights A [T, T], in place. Row i is chapter 04's softmax over keys 0...i;
 /// keys j > i (the future) get weight exactly 0: the lower triangle, diagonal included, is kept.
-public func causalSoftmax(_ scores: inout Matrix) {
+/// With `masked` false (`--no-mask`, an exercise), row i sees all T keys, the future too.
+public func causalSoftmax(_ scores: inout Matrix, masked: Bool = true) {
     let T = scores.cols
     for i in 0..<scores.rows {
-        softmax(&scores.values, i * T ..< i * T + i + 1)              // row i, keys j = 0...i
-        for j in i + 1 ..< T { scores[i, j] = 0 }                     // the future: weight 0
+        let seen = masked ? i + 1 : T                                 // row i sees keys j = 0 ..< seen
+        softmax(&scores.values, i * T ..< i * T + seen)
+        for j in seen ..< T { scores[i, j] = 0 }                      // the future: weight 0
     }
 }
 
 /// dA [T, T] → dS [T, T], in place, given the weights A that causalSoftmax wrote.
-public func causalSoftmaxBackward(_ dWeights: inout Matrix, weights: Matrix) {
+public func causalSoftmaxBackward(_ dWeights: inout Matrix, weights: Matrix, masked: Bool = true) {
     let T = weights.cols
     for i in 0..<weights.rows {
         // A[i, 0...i] = softmax(S[i, 0...i])  →  chapter 04's softmaxBackward on the same keys;
         // the masked entries had no effect on anything, so their gradient is 0
-        softmaxBackward(&dWeights.values, probabilities: weights.values, i * T ..< i * T + i + 1)
-        for j in i + 1 ..< T { dWeights[i, j] = 0 }
+        let seen = masked ? i + 1 : T
+        softmaxBackward(&dWeights.values, probabilities: weights.values, i * T ..< i * T + seen)
+        for j in seen ..< T { dWeights[i, j] = 0 }
     }
 }
 
@@ -38,11 +41,15 @@ public struct Attention: Sendable {
     public var queryKeyValue: Linear      // [W_Q | W_K | W_V] [C, 3C] and their biases [1, 3C] (GPT-2: attn.c_attn)
     public var outputProjection: Linear   // W_O [C, C] and bias [1, C] (GPT-2: attn.c_proj)
     public let heads: Int                 // H
+    public let masked: Bool               // the causal mask (false: --no-mask, attention sees the future)
+    public let scaled: Bool               // S divided by √D (false: --no-scale)
 
-    public init(queryKeyValue: Linear, outputProjection: Linear, heads: Int) {
+    public init(queryKeyValue: Linear, outputProjection: Linear, heads: Int, masked: Bool = true, scaled: Bool = true) {
         self.queryKeyValue = queryKeyValue
         self.outputProjection = outputProjection
         self.heads = heads
+        self.masked = masked
+        self.scaled = scaled
     }
 
     /// C: the width of Q, K and V (a third of c_attn's outputs).
@@ -76,7 +83,8 @@ public struct Attention: Sendable {
     /// One window's rows of [Q | K | V] → its heads side by side, [Y_0 | … | Y_{H−1}] [T, C],
     /// and each head's weights A [T, T].
     func attend(_ qkv: Matrix, rows: Range<Int>) -> (y: Matrix, weights: [Matrix]) {
-        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        let D = headWidth, scale = scaled ? 1 / Float(D).squareRoot() : 1
+        let future: Triangle = masked ? .aboveDiagonalOfResult : .none, zeros: Triangle = masked ? .aboveDiagonalOfSelf : .none
         var y = Matrix(rows: rows.count, cols: width)
         var weights: [Matrix] = []
         for h in 0..<heads {
@@ -84,9 +92,9 @@ public struct Attention: Sendable {
             let k = qkv.view(rows: rows, cols: columns(part: 1, head: h))        // K_h [T, D]
             let v = qkv.view(rows: rows, cols: columns(part: 2, head: h))        // V_h [T, D]
             // (Above the diagonal, S is not needed and A is 0: the products skip that triangle.)
-            var a = q.timesTransposed(k, skipping: .aboveDiagonalOfResult) * scale    // S = Q_h·K_hᵀ / √D  [T, T]
-            causalSoftmax(&a)                                                     // A [T, T], row i sums to 1 over j ≤ i
-            y.setBlock(a.times(v, skipping: .aboveDiagonalOfSelf), row: 0, col: h * D)   // Y_h = A·V_h [T, D], in head h's columns
+            var a = q.timesTransposed(k, skipping: future) * scale               // S = Q_h·K_hᵀ / √D  [T, T]
+            causalSoftmax(&a, masked: masked)                                     // A [T, T], row i sums to 1 over j ≤ i
+            y.setBlock(a.times(v, skipping: zeros), row: 0, col: h * D)           // Y_h = A·V_h [T, D], in head h's columns
             weights.append(a)
         }
         return (y, weights)
@@ -107,7 +115,8 @@ public struct Attention: Sendable {
 
     /// One window: dY [T, C] (its rows of dConcatenated) → its rows of d[Q | K | V] [T, 3C].
     func attendBackward(_ dConcatenated: Matrix, _ saved: Saved, window b: Int, rows: Range<Int>) -> Matrix {
-        let D = headWidth, scale = 1 / Float(D).squareRoot()
+        let D = headWidth, scale = scaled ? 1 / Float(D).squareRoot() : 1
+        let future: Triangle = masked ? .aboveDiagonalOfResult : .none, zeros: Triangle = masked ? .aboveDiagonalOfSelf : .none
         var dqkv = Matrix(rows: rows.count, cols: 3 * width)
         for h in 0..<heads {
             let q = saved.qkv.view(rows: rows, cols: columns(part: 0, head: h))
@@ -116,13 +125,13 @@ public struct Attention: Sendable {
             let a = saved.weights[b * heads + h]
             let dY = dConcatenated.view(rows: rows, cols: h * D ..< (h + 1) * D)
             // Y_h = A·V_h  →  dA = dY_h·V_hᵀ,  dV_h = Aᵀ·dY_h  (dA above the diagonal is never used)
-            var dScores = dY.timesTransposed(v, skipping: .aboveDiagonalOfResult)
-            let dV = a.transposedTimes(dY, skipping: .aboveDiagonalOfSelf)
+            var dScores = dY.timesTransposed(v, skipping: future)
+            let dV = a.transposedTimes(dY, skipping: zeros)
             // A = causal softmax(S)  →  dS, row by row over j ≤ i (dA becomes dS in place)
-            causalSoftmaxBackward(&dScores, weights: a)
+            causalSoftmaxBackward(&dScores, weights: a, masked: masked)
             // S = Q_h·K_hᵀ / √D  →  dQ_h = dS·K_h / √D,  dK_h = dSᵀ·Q_h / √D
-            let dQ = dScores.times(k, skipping: .aboveDiagonalOfSelf) * scale
-            let dK = dScores.transposedTimes(q, skipping: .aboveDiagonalOfSelf) * scale
+            let dQ = dScores.times(k, skipping: zeros) * scale
+            let dK = dScores.transposedTimes(q, skipping: zeros) * scale
             dqkv.setBlock(dQ, row: 0, col: columns(part: 0, head: h).lowerBound)
             dqkv.setBlock(dK, row: 0, col: columns(part: 1, head: h).lowerBound)
             dqkv.setBlock(dV, row: 0, col: columns(part: 2, head: h).lowerBound)

@@ -9,17 +9,19 @@ public struct LayerNorm: Sendable {
     public var gamma: Matrix    // γ [1, C], starts at 1 (GPT-2: ln_1.weight, ln_2.weight, ln_f.weight)
     public var beta: Matrix     // β [1, C], starts at 0 (GPT-2: ln_1.bias, …)
     public let epsilon: Float   // ε: keeps 1/√(σ² + ε) finite for a constant row (GPT-2: 1e-5)
+    public let normalizes: Bool // false: `--no-layernorm`, an exercise: y = x, and γ, β stay as they are
 
-    public init(gamma: Matrix, beta: Matrix, epsilon: Float = 1e-5) {
+    public init(gamma: Matrix, beta: Matrix, epsilon: Float = 1e-5, normalizes: Bool = true) {
         self.gamma = gamma
         self.beta = beta
         self.epsilon = epsilon
+        self.normalizes = normalizes
     }
 
     /// γ = 1, β = 0: the identity on an already normalised row.
-    public init(width: Int, epsilon: Float = 1e-5) {
+    public init(width: Int, epsilon: Float = 1e-5, normalizes: Bool = true) {
         self.init(gamma: Matrix(rows: 1, cols: width, values: [Float](repeating: 1, count: width)),
-                  beta: Matrix(rows: 1, cols: width), epsilon: epsilon)
+                  beta: Matrix(rows: 1, cols: width), epsilon: epsilon, normalizes: normalizes)
     }
 
     public struct Saved: Sendable {
@@ -29,6 +31,7 @@ public struct LayerNorm: Sendable {
 
     /// x [N, C] → y [N, C]
     public func forward(_ x: Matrix) -> (y: Matrix, saved: Saved) {
+        guard normalizes else { return (x, Saved(normalized: x, inverseStd: [])) }    // --no-layernorm: y = x
         let width = x.cols, n = Float(width)
         // Sums along each row, c = 0, 1, 2… in order (eight rows side by side: appendix A2)
         let mean = rowSums(rows: x.rows, cols: width) { t, c in x[t, c] }.map { $0 / n }             // μ, one per row
@@ -46,6 +49,7 @@ public struct LayerNorm: Sendable {
 
     /// dy [N, C] → dx [N, C]; adds into gradient.gamma and gradient.beta [1, C].
     public func backward(_ dy: Matrix, _ saved: Saved, into gradient: inout LayerNorm) -> Matrix {
+        guard normalizes else { return dy }                                            // y = x  →  dx = dy
         let width = dy.cols, n = Float(width), xHat = saved.normalized
         // y = γ ⊙ x̂ + β  →  dx̂ = dy ⊙ γ, and per row the two means the formula below needs
         let meanDxHat = rowSums(rows: dy.rows, cols: width) { t, c in dy[t, c] * gamma[0, c] }.map { $0 / n }

@@ -20,6 +20,11 @@ public struct Configuration: Equatable, Sendable {
     public var positions: PositionKind
     public var tied: Bool                     // unembedding U = W_E (tie_word_embeddings)
     public var layerNormEpsilon: Float
+    // Switches for the exercises (docs/exercises.md): each turns off one part of GPT-2.
+    public var masked = true                  // the causal mask (chapter 05; --no-mask)
+    public var scaled = true                  // scores divided by √D (chapter 05; --no-scale)
+    public var residual = true                // the residual adds (chapter 08; --no-residual)
+    public var layerNorm = true               // every LayerNorm (chapters 06, 08, 09; --no-layernorm)
 
     public init(vocabularySize: Int = 256, context: Int = 32, width: Int = 64, layers: Int = 2, heads: Int = 4,
                 norm: NormOrder = .pre, activation: Activation = .gelu, positions: PositionKind = .learned,
@@ -44,7 +49,7 @@ public struct Configuration: Equatable, Sendable {
         try require(heads >= 1, "heads \(heads) must be at least 1 (--heads)")
         try require(width % heads == 0,
                     "width \(width) is not divisible by heads \(heads): choose --width a multiple of --heads (e.g. \(max(heads, width / heads * heads)))")
-        try require(positions == .learned || width % 2 == 0,
+        try require(positions != .sinusoidal || width % 2 == 0,
                     "sinusoidal positions need an even width, got \(width): change --width")
         try require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive")
         // The numbers the model will hold (parameters, and the position table): counted in Double so
@@ -82,16 +87,17 @@ public struct GPT: Sendable {
             let attention = Attention(
                 queryKeyValue: Linear(inputs: C, outputs: 3 * C, std: std, random: &random),
                 outputProjection: Linear(inputs: C, outputs: C, std: residualStd, random: &random),
-                heads: config.heads)
+                heads: config.heads, masked: config.masked, scaled: config.scaled)
             let feedForward = FeedForward(
                 expand: Linear(inputs: C, outputs: 4 * C, std: std, random: &random),
                 contract: Linear(inputs: 4 * C, outputs: C, std: residualStd, random: &random),
                 activation: config.activation)
-            blocks.append(Block(ln1: LayerNorm(width: C, epsilon: config.layerNormEpsilon), attention: attention,
-                                ln2: LayerNorm(width: C, epsilon: config.layerNormEpsilon), feedForward: feedForward,
-                                order: config.norm))
+            blocks.append(Block(ln1: LayerNorm(width: C, epsilon: config.layerNormEpsilon, normalizes: config.layerNorm),
+                                attention: attention,
+                                ln2: LayerNorm(width: C, epsilon: config.layerNormEpsilon, normalizes: config.layerNorm),
+                                feedForward: feedForward, order: config.norm, residual: config.residual))
         }
-        finalNorm = config.norm == .pre ? LayerNorm(width: C, epsilon: config.layerNormEpsilon) : nil
+        finalNorm = config.norm == .pre ? LayerNorm(width: C, epsilon: config.layerNormEpsilon, normalizes: config.layerNorm) : nil
         untiedUnembedding = config.tied ? nil : Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random)
     }
 

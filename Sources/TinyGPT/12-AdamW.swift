@@ -12,6 +12,13 @@ import Foundation
 //   θ ← θ − η m̂ / (√v̂ + ε)
 // Before the update all gradients together are clipped to a global L2 norm of at most `clip`,
 // and η follows a schedule: linear warm-up, then a cosine down to a floor.
+// For comparison (`--optimizer sgd`, an exercise), plain gradient descent with momentum μ:
+//   u ← μ u + g,   θ ← θ − η λ θ − η u       one running sum per number, no per-number step size
+
+/// How an update uses the gradient: AdamW, or SGD with momentum.
+public enum OptimizerMethod: String, Sendable, CaseIterable {
+    case adamw, sgd
+}
 
 public struct OptimizerSettings: Equatable, Sendable {
     public var learningRate: Float = 3e-3       // η at its peak
@@ -23,6 +30,8 @@ public struct OptimizerSettings: Equatable, Sendable {
     public var epsilon: Float = 1e-8
     public var weightDecay: Float = 0.1         // λ
     public var clip: Float = 1.0                // largest global gradient norm
+    public var method: OptimizerMethod = .adamw
+    public var momentum: Float = 0.9            // μ, SGD only
 
     public init() {}
 
@@ -64,7 +73,19 @@ public func adamWUpdate(_ theta: inout Matrix, gradient g: Matrix, m: inout Matr
     }
 }
 
+/// One SGD update of one parameter matrix θ with momentum u (same shape): u ← μ u + g, θ ← θ − η λ θ − η u.
+@inline(never)   // speed: as adamWUpdate
+public func sgdUpdate(_ theta: inout Matrix, gradient g: Matrix, velocity u: inout Matrix, learningRate eta: Float, decays: Bool,
+                      settings: OptimizerSettings) {
+    let decay = decays ? 1 - eta * settings.weightDecay : 1              // θ ← θ − η λ θ
+    for i in 0..<theta.values.count {
+        u.values[i] = settings.momentum * u.values[i] + g.values[i]                // u ← μ u + g
+        theta.values[i] = theta.values[i] * decay - eta * u.values[i]              // θ ← θ − η u
+    }
+}
+
 /// The optimizer's state for a whole model: m and v have the model's shape; `step` counts updates.
+/// (SGD keeps its momentum u in m and leaves v at zero.)
 public struct AdamW: Sendable {
     public var settings: OptimizerSettings
     public var m: Gradients
@@ -90,9 +111,14 @@ public struct AdamW: Sendable {
             let g = factor < 1 ? gradient[keyPath: parameter.path] * factor : gradient[keyPath: parameter.path]   // clipped
             model.modify(parameter.path) { theta in
                 m.modify(parameter.path) { mean in
-                    v.modify(parameter.path) { square in
-                        adamWUpdate(&theta, gradient: g, m: &mean, v: &square, step: step, learningRate: eta,
-                                    decays: parameter.decays, settings: settings)
+                    switch settings.method {
+                    case .adamw:
+                        v.modify(parameter.path) { square in
+                            adamWUpdate(&theta, gradient: g, m: &mean, v: &square, step: step, learningRate: eta,
+                                        decays: parameter.decays, settings: settings)
+                        }
+                    case .sgd:
+                        sgdUpdate(&theta, gradient: g, velocity: &mean, learningRate: eta, decays: parameter.decays, settings: settings)
                     }
                 }
             }

@@ -60,8 +60,9 @@ func decimal(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 // MARK: config.json
 
 extension Configuration {
-    /// True when Hugging Face's GPT2LMHeadModel computes exactly this model: Pre-LN, learned positions.
-    public var isGPT2: Bool { norm == .pre && positions == .learned }
+    /// True when Hugging Face's GPT2LMHeadModel computes exactly this model: Pre-LN, learned
+    /// positions, and none of the exercises' switches turned off.
+    public var isGPT2: Bool { norm == .pre && positions == .learned && masked && scaled && residual && layerNorm }
 
     /// config.json's keys. GPT-2's, plus ours (tinygpt_*) for the switches GPT-2 does not have; a model
     /// that GPT-2 cannot compute gets model_type "tinygpt", so Hugging Face refuses it instead of
@@ -77,6 +78,7 @@ extension Configuration {
             "tie_word_embeddings": tied,
             "bos_token_id": endOfText ?? NSNull(), "eos_token_id": endOfText ?? NSNull(),   // GPT-2's <|endoftext|>, if any
             "tinygpt_norm": norm.rawValue, "tinygpt_positions": positions.rawValue, "tinygpt_tokenizer": tokenizer,
+            "tinygpt_mask": masked, "tinygpt_scale": scaled, "tinygpt_residual": residual, "tinygpt_layernorm": layerNorm,
         ]
     }
 
@@ -106,10 +108,14 @@ extension Configuration {
             throw fail("tinygpt_norm must be pre or post")
         }
         guard let positions = PositionKind(rawValue: try json.string("tinygpt_positions", default: "learned")) else {
-            throw fail("tinygpt_positions must be learned or sinusoidal")
+            throw fail("tinygpt_positions must be learned, sinusoidal or none")
         }
         self.norm = norm
         self.positions = positions
+        masked = try json.boolean("tinygpt_mask", default: true)
+        scaled = try json.boolean("tinygpt_scale", default: true)
+        residual = try json.boolean("tinygpt_residual", default: true)
+        layerNorm = try json.boolean("tinygpt_layernorm", default: true)
         for (key, expected) in [("scale_attn_weights", true), ("scale_attn_by_inverse_layer_idx", false), ("add_cross_attention", false)]
         where try json.boolean(key, default: expected) != expected {
             throw fail("\(key) is \(!expected): TinyGPT's attention cannot do that")
@@ -282,6 +288,7 @@ extension TrainingState {
             "learning_rate": Double(s.learningRate), "min_learning_rate": Double(s.minLearningRate),
             "beta1": Double(s.beta1), "beta2": Double(s.beta2), "epsilon": Double(s.epsilon),
             "weight_decay": Double(s.weightDecay), "clip": Double(s.clip),
+            "optimizer": s.method.rawValue, "momentum": Double(s.momentum),
             "batch_size": batchSize, "shards": shards, "held_out_fraction": heldOutFraction,
             "random_state": String(random.state), "corpus": corpus, "corpus_fingerprint": String(corpusFingerprint),
             "log_history": curve(history), "held_out_history": curve(heldOutHistory),
@@ -299,6 +306,11 @@ extension TrainingState {
         settings.epsilon = Float(try json.number("epsilon"))
         settings.weightDecay = Float(try json.number("weight_decay"))
         settings.clip = Float(try json.number("clip"))
+        settings.momentum = Float(try json.number("momentum", default: 0.9))
+        guard let method = OptimizerMethod(rawValue: try json.string("optimizer", default: "adamw")) else {
+            throw TinyGPTError(file: json.file, message: "optimizer must be adamw or sgd")
+        }
+        settings.method = method
         guard let state = UInt64(try json.string("random_state")), let fingerprint = UInt64(try json.string("corpus_fingerprint")) else {
             throw TinyGPTError(file: json.file, message: "random_state and corpus_fingerprint must be whole numbers written as strings")
         }

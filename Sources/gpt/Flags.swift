@@ -24,6 +24,7 @@ struct Flags {
     let command: String
     let specs: [FlagSpec]
     private var values: [String: String] = [:]
+    private var given: [(name: String, value: String?)] = []     // in the order given, for `arguments(without:)`
 
     init(command: String, specs: [FlagSpec], arguments: [String]) throws {
         self.command = command
@@ -40,10 +41,12 @@ struct Flags {
             }
             if spec.isSwitch {
                 values[name] = "true"
+                given.append((name, nil))
                 i += 1
             } else {
                 guard i + 1 < arguments.count else { throw CommandLineError.usage("--\(name) needs a value (default: \(spec.defaultValue))") }
                 values[name] = arguments[i + 1]
+                given.append((name, arguments[i + 1]))
                 i += 2
             }
         }
@@ -54,6 +57,11 @@ struct Flags {
     }
 
     func isSet(_ name: String) -> Bool { values[name] != nil }
+
+    /// The arguments as they were given, without the named flags (and their values).
+    func arguments(without names: [String]) -> [String] {
+        given.filter { !names.contains($0.name) }.flatMap { ["--" + $0.name] + ($0.value.map { [$0] } ?? []) }
+    }
 
     func flag(_ name: String) -> Bool { values[name] == "true" }
 

@@ -19,8 +19,12 @@ let modelFlags: [FlagSpec] = [
     FlagSpec(name: "context", defaultValue: "32", help: "T, tokens per window"),
     FlagSpec(name: "norm", defaultValue: "pre", help: "pre (GPT-2) or post (2017 Transformer) LayerNorm"),
     FlagSpec(name: "activation", defaultValue: "gelu", help: "gelu or relu (chapter 07)"),
-    FlagSpec(name: "positions", defaultValue: "learned", help: "learned or sinusoidal (chapter 03)"),
+    FlagSpec(name: "positions", defaultValue: "learned", help: "learned, sinusoidal or none (chapter 03)"),
     FlagSpec(name: "untied", defaultValue: "", help: "give the unembedding its own matrix instead of W_E", isSwitch: true),
+    FlagSpec(name: "no-mask", defaultValue: "", help: "exercise: no causal mask, attention sees the future (chapter 05)", isSwitch: true),
+    FlagSpec(name: "no-scale", defaultValue: "", help: "exercise: scores not divided by √D (chapter 05)", isSwitch: true),
+    FlagSpec(name: "no-residual", defaultValue: "", help: "exercise: drop the residual adds X + … (chapter 08)", isSwitch: true),
+    FlagSpec(name: "no-layernorm", defaultValue: "", help: "exercise: every LayerNorm becomes y = x (chapter 06)", isSwitch: true),
     FlagSpec(name: "seed", defaultValue: "1", help: "seed of the one random generator"),
     threadsFlag,
 ]
@@ -56,11 +60,13 @@ func loadCorpus(_ flags: Flags) throws -> Corpus {
 
 /// The model's configuration from flags; an impossible one is a TinyGPTError of kind .configuration (exit 2).
 func configuration(_ flags: Flags, vocabularySize: Int) throws -> Configuration {
-    let config = Configuration(vocabularySize: vocabularySize, context: try flags.integer("context", atLeast: 1),
+    var config = Configuration(vocabularySize: vocabularySize, context: try flags.integer("context", atLeast: 1),
                                width: try flags.integer("width", atLeast: 1), layers: try flags.integer("layers", atLeast: 1),
                                heads: try flags.integer("heads", atLeast: 1), norm: try flags.choice("norm", as: NormOrder.self),
                                activation: try flags.choice("activation", as: Activation.self),
                                positions: try flags.choice("positions", as: PositionKind.self), tied: !flags.flag("untied"))
+    (config.masked, config.scaled) = (!flags.flag("no-mask"), !flags.flag("no-scale"))
+    (config.residual, config.layerNorm) = (!flags.flag("no-residual"), !flags.flag("no-layernorm"))
     try config.validate()
     return config
 }
@@ -71,9 +77,12 @@ func seedFlag(_ flags: Flags) throws -> UInt64 {
     return seed
 }
 
-/// "2 layers · 4 heads · width 64 · context 32 · Pre-LN · GELU · learned positions · tied"
+/// "2 layers · 4 heads · width 64 · context 32 · Pre-LN · GELU · learned positions · tied", and
+/// any exercise switch that is off ("· no mask · no residual").
 func describe(_ config: Configuration) -> String {
-    "\(config.layers) layers · \(config.heads) heads · width \(config.width) · context \(config.context) · "
+    let off = [(config.masked, "no mask"), (config.scaled, "no 1/√D"), (config.residual, "no residual"), (config.layerNorm, "no LayerNorm")]
+        .filter { !$0.0 }.map { " · " + $0.1 }.joined()
+    return "\(config.layers) layer\(config.layers == 1 ? "" : "s") · \(config.heads) head\(config.heads == 1 ? "" : "s") · width \(config.width) · context \(config.context) · "
         + "\(config.norm == .pre ? "Pre-LN" : "Post-LN") · \(config.activation.rawValue.uppercased()) · "
-        + "\(config.positions.rawValue) positions · \(config.tied ? "tied" : "untied") unembedding"
+        + "\(config.positions.rawValue) positions · \(config.tied ? "tied" : "untied") unembedding" + off
 }

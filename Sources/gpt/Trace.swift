@@ -72,21 +72,24 @@ func traceBlock(_ l: Int, of model: GPT, _ saved: GPT.Saved, labels: [String]) {
     let T = labels.count, C = config.width, D = config.headWidth, H = config.heads
     Output.line()
     stage("08 Block", "block \(l + 1) of \(config.layers) (GPT-2: h.\(l)), \(pre ? "Pre-LN" : "Post-LN") order")
-    if pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]") }
+    let ln = config.layerNorm ? "" : " (--no-layernorm: LN(x) = x)", plus = config.residual ? "X + " : "", plus1 = config.residual ? "X₁ + " : ""
+    if pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]" + ln) }
     stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.queryKeyValue.weight.shape) → \(s.attention.qkv.shape)")
     more("\(H) heads of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
-    more("scores S = Q_h·K_hᵀ / √\(D) → [\(T), \(T)]; causal mask: row i keeps columns 0…i")
+    more((config.scaled ? "scores S = Q_h·K_hᵀ / √\(D)" : "scores S = Q_h·K_hᵀ, not scaled (--no-scale)") + " → [\(T), \(T)]; "
+         + (config.masked ? "causal mask: row i keeps columns 0…i" : "no mask (--no-mask): row i sees all \(T) columns, the future too"))
     more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
-    printWeights(s.attention.weights[0], labels: labels)
+    printWeights(s.attention.weights[0], labels: labels, masked: config.masked)
     more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
     more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
-    stage("08 Residual", pre ? "X₁ = X + attention → \(s.afterAttention.shape)" : "X + attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")
-    if pre { stage("06 LayerNorm", "LN₂(X₁) → [\(T), \(C)]") }
+    if !config.residual { more("--no-residual: no X + below, each half's output replaces its input") }
+    stage("08 Residual", pre ? "X₁ = \(plus)attention → \(s.afterAttention.shape)" : "\(plus)attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")
+    if pre { stage("06 LayerNorm", "LN₂(X₁) → [\(T), \(C)]" + ln) }
     stage("07 FeedForward", "expand F = X·W_1 + b_1: [\(T), \(C)]·\(block.feedForward.expand.weight.shape) → \(s.feedForward.expanded.shape)")
     let activated = s.feedForward.activated, active = activated.values.filter { $0 > 0.01 }.count
     more("gate R = \(config.activation.rawValue.uppercased())(F) → \(activated.shape): \(active) of \(activated.values.count) detectors above 0.01")
     more("recombine Z = R·W_2 + b_2: \(activated.shape)·\(block.feedForward.contract.weight.shape) → [\(T), \(C)]")
-    stage("08 Residual", pre ? "X₂ = X₁ + Z → \(saved.blockOutputs[l].shape)" : "X₁ + Z, then LN₂ → \(saved.blockOutputs[l].shape)")
+    stage("08 Residual", pre ? "X₂ = \(plus1)Z → \(saved.blockOutputs[l].shape)" : "\(plus1)Z, then LN₂ → \(saved.blockOutputs[l].shape)")
 }
 
 /// Chapters 09 and 04: the final LayerNorm, the logits, and the five likeliest next tokens.
@@ -107,7 +110,7 @@ func traceOutput(_ model: GPT, _ saved: GPT.Saved, _ logits: Matrix, labels: [St
 }
 
 /// A [T, T] weight matrix with the tokens as row and column labels; the masked future shows as ·.
-func printWeights(_ weights: Matrix, labels: [String]) {
+func printWeights(_ weights: Matrix, labels: [String], masked: Bool = true) {
     let shown = min(weights.rows, 10)
     let labelWidth = min(12, (labels.prefix(shown).map(\.count).max() ?? 4) + 1)
     let cell = max(6, min(9, labelWidth))
@@ -115,7 +118,7 @@ func printWeights(_ weights: Matrix, labels: [String]) {
     Output.line(indent + String(repeating: " ", count: labelWidth) + labels.prefix(shown).map { padded($0, cell) }.joined())
     for i in 0..<shown {
         var row = indent + padded(labels[i], labelWidth)
-        for j in 0..<shown { row += padded(j <= i ? fixed(weights[i, j], 2) : "·", cell) }
+        for j in 0..<shown { row += padded(j <= i || !masked ? fixed(weights[i, j], 2) : "·", cell) }
         Output.line(row)
     }
     if weights.rows > shown { Output.line(indent + "(first \(shown) of \(weights.rows) tokens shown)") }

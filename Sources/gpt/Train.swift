@@ -13,6 +13,8 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "min-lr", defaultValue: "6e-4", help: "learning rate at the end of the cosine"),
     FlagSpec(name: "warmup", defaultValue: "20", help: "steps of linear warm-up"),
     FlagSpec(name: "weight-decay", defaultValue: "0.1", help: "AdamW's decoupled decay on matrices"),
+    FlagSpec(name: "optimizer", defaultValue: "adamw", help: "adamw, or sgd (with momentum) to compare (chapter 12)"),
+    FlagSpec(name: "momentum", defaultValue: "0.9", help: "SGD only: μ, how much of the last update carries on"),
     FlagSpec(name: "clip", defaultValue: "1.0", help: "largest global gradient norm"),
     FlagSpec(name: "held-out", defaultValue: "0.1", help: "fraction of the corpus kept apart to measure generalisation"),
     FlagSpec(name: "prompt", defaultValue: "", help: "after training, continue this text"),
@@ -51,7 +53,8 @@ func samplingSettings(_ flags: Flags) throws -> SamplingSettings {
 
 /// Flags that a checkpoint fixes: a resumed run takes them from trainer_state.json and config.json.
 let fixedWhenResuming = ["tokenizer", "vocab-size", "width", "layers", "heads", "context", "norm", "activation", "positions",
-                         "untied", "seed", "batch", "shards", "lr", "min-lr", "warmup", "weight-decay", "clip", "held-out"]
+                         "untied", "no-mask", "no-scale", "no-residual", "no-layernorm", "seed", "batch", "shards", "lr", "min-lr",
+                         "warmup", "weight-decay", "optimizer", "momentum", "clip", "held-out"]
 
 /// What a run trains: the corpus, chapter 13's Trainer, and where it came from.
 struct Run {
@@ -71,6 +74,9 @@ func optimizerSettings(_ flags: Flags) throws -> OptimizerSettings {
     settings.warmupSteps = try flags.integer("warmup", atLeast: 0)
     settings.weightDecay = try flags.number("weight-decay", in: 0...10)
     settings.clip = try flags.number("clip", in: 1e-6...1e6)
+    settings.method = try flags.choice("optimizer", as: OptimizerMethod.self)
+    settings.momentum = try flags.number("momentum", in: 0...0.999)
+    if flags.isSet("momentum") && settings.method != .sgd { throw CommandLineError.usage("--momentum goes with --optimizer sgd (AdamW keeps two running averages of its own, chapter 12)") }
     return settings
 }
 
@@ -186,7 +192,8 @@ func printHeader(_ run: Run, _ flags: Flags, demo: Bool) {
                 + "(train \(grouped(trainer.dataset.train.count)), held out \(grouped(trainer.dataset.heldOut.count)))")
     Output.line("model    \(describe(config)) = \(grouped(trainer.model.parameterCount)) parameters")
     func spelled(_ flag: String, _ value: Float) -> String { run.resumedFrom == nil ? flags.string(flag) : "\(value)" }
-    Output.line("training \(settings.totalSteps) steps of \(trainer.batchSize) windows × \(config.context) tokens; AdamW lr \(spelled("lr", settings.learningRate)) "
+    Output.line("training \(settings.totalSteps) steps of \(trainer.batchSize) windows × \(config.context) tokens; \(settings.method == .sgd ? "SGD (momentum \(settings.momentum))" : "AdamW") "
+                + "lr \(spelled("lr", settings.learningRate)) "
                 + "(warm-up \(settings.warmupSteps), cosine to \(spelled("min-lr", settings.minLearningRate))), weight decay \(spelled("weight-decay", settings.weightDecay)); "
                 + (run.resumedFrom == nil ? "seed \(run.seed); " : "") + "\(FastProduct.threads) thread\(FastProduct.threads == 1 ? "" : "s")")
     if let resumedFrom = run.resumedFrom {

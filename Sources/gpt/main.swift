@@ -16,6 +16,7 @@ commands, in the order a learner meets them:
   demo      train on corpus.txt with the demo's settings and sample from the notes' prompts
   sample    continue a prompt with a saved model (gpt train --save, the demo's out/checkpoint, or GPT-2's)
   eval      the loss and perplexity of a saved model on a text
+  compare   train two settings side by side (an exercise: --a "--no-mask" --b ""), one table, one picture
   bench     measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
 
 gpt COMMAND --help lists the command's flags and their defaults.
@@ -39,6 +40,8 @@ let commands = [
     Command(name: "sample", summary: "continue a prompt with a saved model; only the text goes to stdout", flags: sampleFlags, run: sample),
     Command(name: "eval", summary: "mean cross-entropy (nats per token) and perplexity of a saved model on a text", flags: evalFlags,
             run: evaluate),
+    Command(name: "compare", summary: "train two settings on the same corpus and seed; print both curves, write compare.svg",
+            flags: compareFlags, run: compare),
     Command(name: "bench", summary: "training tokens/s and GFLOP/s on fixed presets; --kernel: the product alone",
             flags: benchFlags, run: bench),
 ]
