@@ -7,6 +7,7 @@ import TinyGPT
 let traceFlags = modelFlags + [
     FlagSpec(name: "prompt", defaultValue: "I drink coffee every", help: "the text to run through the model"),
     FlagSpec(name: "checkpoint", defaultValue: "", help: "trace a saved model (and its tokenizer) instead of an untrained one"),
+    FlagSpec(name: "temperature", defaultValue: "1", help: "divide the last logits by this before softmax (chapter 14); shows the entropy"),
 ]
 
 func trace(_ flags: Flags) throws {
@@ -14,6 +15,7 @@ func trace(_ flags: Flags) throws {
     guard !prompt.allSatisfy(\.isWhitespace) else {
         throw CommandLineError.usage("--prompt is empty: give some text, e.g. --prompt \"I drink coffee every\"")
     }
+    let temperature = try flags.number("temperature", in: 0.01...100)
     let (model, tokenizer, source) = try traceModel(flags)
     let config = model.config, trained = flags.isSet("checkpoint")
     Output.line(trained ? "gpt trace: one forward pass of the model saved in \(source), stage by stage"
@@ -28,7 +30,7 @@ func trace(_ flags: Flags) throws {
     more("row 0 (\(labels[0])) begins " + model.tokenEmbedding.weight.row(ids[0]).prefix(5).map { fixed($0, 3) }.joined(separator: " ") + " …")
     stage("03 Positions", "X₀ = X + P[0..<\(ids.count)]: P \(model.positionEmbedding.weight.shape) \(config.positions.rawValue) → X₀ \(saved.embedded.shape)")
     for l in model.blocks.indices { traceBlock(l, of: model, saved, labels: labels) }
-    traceOutput(model, saved, logits, labels: labels, tokenizer: tokenizer, trained: trained)
+    traceOutput(model, saved, logits, labels: labels, tokenizer: tokenizer, trained: trained, temperature: temperature)
 }
 
 /// The model and tokenizer to trace: a checkpoint's, or a fresh one from the model flags.
@@ -93,17 +95,21 @@ func traceBlock(_ l: Int, of model: GPT, _ saved: GPT.Saved, labels: [String]) {
 }
 
 /// Chapters 09 and 04: the final LayerNorm, the logits, and the five likeliest next tokens.
-func traceOutput(_ model: GPT, _ saved: GPT.Saved, _ logits: Matrix, labels: [String], tokenizer: any Tokenizer, trained: Bool) {
+func traceOutput(_ model: GPT, _ saved: GPT.Saved, _ logits: Matrix, labels: [String], tokenizer: any Tokenizer, trained: Bool,
+                 temperature: Float) {
     let config = model.config, T = labels.count
     Output.line()
     if config.norm == .pre { stage("09 Model", "final LayerNorm LN_f(X_\(config.layers)) → \(saved.final.shape)") }
     stage("09 Model", "logits = Z·Uᵀ: \(saved.final.shape)·\(model.unembedding.shape)ᵀ → \(logits.shape)  (U = \(config.tied ? "W_E, tied" : "lm_head, untied"))")
     more("row t holds a score for every candidate token after position t")
-    let probabilities = softmax(logits.row(T - 1))
-    stage("04 Softmax", "p = softmax(last row) over \(tokenizer.count) candidates after \"\(labels[T - 1])\"; top 5:")
+    let probabilities = softmax(logits.row(T - 1), temperature: temperature)
+    let scaled = temperature == 1 ? "last row" : "last row / \(fixed(temperature, 2))"
+    stage("04 Softmax", "p = softmax(\(scaled)) over \(tokenizer.count) candidates after \"\(labels[T - 1])\"; top 5:")
     for id in probabilities.indices.sorted(by: { probabilities[$0] > probabilities[$1] }).prefix(5) {
         more("  \(padded(visible(tokenizer.decode([id])), 14)) \(fixed(probabilities[id], 4))")
     }
+    let entropy = -probabilities.reduce(0.0) { $1 > 0 ? $0 + Double($1) * log(Double($1)) : $0 }
+    more("entropy −Σ p ln p = \(fixed(entropy, 3)) nats (0: one sure token; ln \(tokenizer.count) = \(fixed(log(Double(tokenizer.count)), 3)): all alike)")
     if !trained {
         more("untrained, every candidate is near 1/\(tokenizer.count) = \(fixed(1 / Float(tokenizer.count), 4)); `gpt train` changes that")
     }
