@@ -85,3 +85,64 @@ func randomIDs(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int] {
     var random = RandomGenerator(seed: seed)
     return (0..<count).map { _ in random.integer(below: vocabulary) }
 }
+
+/// The PyTorch fixtures of whole models, one per switch combination (chapters 09, 11 and 12).
+let modelFixtures = [
+    "model_pre_gelu_tied_learned.json",
+    "model_post_relu_untied_sinusoidal.json",
+    "model_pre_relu_untied_sinusoidal.json",
+    "model_post_gelu_tied_learned.json",
+]
+
+/// The sentences the notes use, repeated: enough for "coffee" to earn a token of its own (chapters 01, 17, the command line).
+let coffeeCorpus = String(repeating: "I drink coffee every morning. The coffee is hot. I like coffee with milk.\n", count: 5)
+    + "We drink tea. Greenhouse gas (GHG) emissions rose.\n"
+
+// MARK: Finite differences
+// Every backward against central finite differences, on tiny sizes.
+// In Float, (L(θ + h) − L(θ − h)) / 2h has error ~1e-4 from rounding (h = 1e-3 on the whole
+// model, 1e-2 on single layers) and the curvature, so a check passes when
+// |numeric − analytic| ≤ 2e-2·max(|numeric|, |analytic|) + 2e-4.
+
+func close(_ numeric: Float, _ analytic: Float) -> Bool {
+    abs(numeric - analytic) <= 2e-2 * max(abs(numeric), abs(analytic)) + 2e-4
+}
+
+/// A tiny model whose parameters are redrawn large (weights N(0, 0.3²), γ near 1): with GPT-2's
+/// 0.02 every gradient is tiny and the check would prove little.
+func largeModel(_ model: GPT, seed: UInt64) -> GPT {
+    var model = model, random = RandomGenerator(seed: seed)
+    for parameter in model.parameters {
+        let old = model[keyPath: parameter.path]
+        var values = Matrix.random(rows: old.rows, cols: old.cols, std: parameter.decays ? 0.3 : 0.1, random: &random)
+        if parameter.name.contains("ln_") && parameter.name.hasSuffix("weight") {
+            for i in 0..<values.values.count { values.values[i] += 1 }
+        }
+        model[keyPath: parameter.path] = values
+    }
+    return model
+}
+
+/// Σ a ⊙ b over every element. As a loss L = Σ upstream ⊙ y, its gradient with respect to y is `upstream`.
+func dot(_ a: Matrix, _ b: Matrix) -> Float {
+    precondition(a.rows == b.rows && a.cols == b.cols, "\(a.shape) ⊙ \(b.shape)")
+    return zip(a.values, b.values).map(*).reduce(0, +)
+}
+
+/// (f(x + h·e_i) − f(x − h·e_i)) / 2h for every element i of x: the gradient finite differences see.
+func centralDifferences(_ x: Matrix, h: Float = 1e-2, _ f: (Matrix) -> Float) -> [Float] {
+    (0..<x.values.count).map { i in
+        var plus = x, minus = x
+        plus.values[i] += h
+        minus.values[i] -= h
+        return (f(plus) - f(minus)) / (2 * h)
+    }
+}
+
+/// Expects every numeric and analytic pair to be `close`, naming `what` and the index of any that is not.
+func expectClose(_ numeric: [Float], _ analytic: [Float], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(numeric.count == analytic.count, "\(what): \(numeric.count) numeric, \(analytic.count) analytic", sourceLocation: sourceLocation)
+    for (i, (n, a)) in zip(numeric, analytic).enumerated() where !close(n, a) {
+        Issue.record("\(what)[\(i)]: numeric \(n), analytic \(a)", sourceLocation: sourceLocation)
+    }
+}

@@ -3,7 +3,7 @@ import Testing
 
 // Chapter 15: similarity, neighbours, analogies and directions on vectors whose answer we know.
 
-@Suite struct GeometryTests {
+@Suite("15 Geometry") struct GeometryTests {
     // Rows: 0 cat, 1 cats, 2 dog, 3 dogs, 4 coffee. Axis 0 "animal", axis 1 "plural", axis 2 "drink".
     let vectors = Matrix(rows: 5, cols: 3, values: [1.0, 0.0, 0.1,
                                                     1.0, 1.0, 0.1,

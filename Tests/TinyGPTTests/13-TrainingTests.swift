@@ -1,7 +1,7 @@
 import Testing
 @testable import TinyGPT
 
-// Chapters 12–14: the loop learns, is deterministic, refuses to go on after a NaN; sampling knobs.
+// Chapter 13: the loop learns, is deterministic, refuses to go on after a NaN; windows and shards.
 
 func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
     let ids = (0..<200).map { ($0 * 7 + $0 / 13) % 13 }      // a patterned stream over 13 tokens
@@ -14,7 +14,7 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
                    random: RandomGenerator(seed: seed), shards: 2)
 }
 
-@Suite(.serialized) struct TrainingTests {
+@Suite("13 Training", .serialized) struct TrainingTests {
     @Test("training lowers the loss: the last 5 steps average well below the first 5")
     func lossFalls() throws {
         var trainer = try tinyTrainer()
@@ -105,65 +105,5 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
         #expect(ids.count == 15)
         #expect(zip(ids, targets).allSatisfy { $1 == $0 + 1 })
         #expect(throws: TinyGPTError.self) { _ = try TextDataset(ids: [1, 2, 3], windowLength: 5) }
-    }
-
-    @Test("learning rate: linear warm-up to the peak, cosine down to the floor")
-    func schedule() {
-        var settings = OptimizerSettings()
-        settings.learningRate = 1
-        settings.minLearningRate = 0.1
-        settings.warmupSteps = 4
-        settings.totalSteps = 14
-        #expect(settings.learningRate(step: 0) == 0.25)
-        #expect(settings.learningRate(step: 3) == 1)
-        #expect(abs(settings.learningRate(step: 9) - 0.55) < 1e-6)     // half-way down the cosine
-        #expect(abs(settings.learningRate(step: 14) - 0.1) < 1e-6)
-    }
-}
-
-@Suite struct SamplingTests {
-    let logits: [Float] = [1.0, 3.0, 0.5, 2.9, -2.0, 2.0]
-
-    @Test("temperature 0 is argmax")
-    func greedy() {
-        let p = nextTokenDistribution(logits, settings: SamplingSettings(temperature: 0))
-        #expect(p == [0, 1, 0, 0, 0, 0])
-        var random = RandomGenerator(seed: 1)
-        #expect((0..<20).allSatisfy { _ in drawToken(p, random: &random) == 1 })
-    }
-
-    @Test("top-k never returns a token outside the k best")
-    func topK() {
-        var random = RandomGenerator(seed: 2)
-        let p = nextTokenDistribution(logits, settings: SamplingSettings(temperature: 1.5, topK: 2))
-        #expect(p.filter { $0 > 0 }.count == 2 && abs(p.reduce(0, +) - 1) < 1e-6)
-        let drawn = Set((0..<500).map { _ in drawToken(p, random: &random) })
-        #expect(drawn == [1, 3])
-    }
-
-    @Test("top-p keeps the smallest set of most probable tokens whose mass reaches p")
-    func topP() {
-        let full = softmax(logits)                     // ≈ [.054, .401, .033, .362, .003, .147]
-        let ranked = full.indices.sorted { full[$0] > full[$1] }
-        for p in [Float(0.3), 0.5, 0.75, 0.9, 1.0] {
-            let kept = nextTokenDistribution(logits, settings: SamplingSettings(temperature: 1, topP: p))
-            let keptIDs = Set(kept.indices.filter { kept[$0] > 0 })
-            var mass: Float = 0, expected: Set<Int> = []
-            for id in ranked where mass < p { expected.insert(id); mass += full[id] }
-            #expect(keptIDs == expected, "p = \(p)")
-            let smaller = expected.subtracting([ranked[expected.count - 1]])
-            #expect(smaller.map { full[$0] }.reduce(0, +) < p, "one fewer token would not reach p")
-        }
-    }
-
-    @Test("the same seed gives the same text; generation crops to the context")
-    func sameSeedSameText() throws {
-        let model = try tinyModel()
-        var a = RandomGenerator(seed: 5), b = RandomGenerator(seed: 5)
-        let settings = SamplingSettings(temperature: 1)
-        let first = model.generate(prompt: [1, 2, 3], count: 20, settings: settings, random: &a)
-        let second = model.generate(prompt: [1, 2, 3], count: 20, settings: settings, random: &b)
-        #expect(first == second && first.count == 23)      // 20 > context 8: cropping happened
-        #expect(first.prefix(3) == [1, 2, 3])
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 @testable import TinyGPT
 
-// Chapters 05 and 09: what attention must do, whatever its weights.
+// Chapter 05: what attention must do, whatever its weights: rows of weights that sum to 1, the
+// causal mask, heads as column blocks; its backward against finite differences and PyTorch.
 
-@Suite struct AttentionTests {
+@Suite("05 Attention") struct AttentionTests {
     func randomAttention(width: Int, heads: Int, seed: UInt64) -> Attention {
         var random = RandomGenerator(seed: seed)
         return Attention(queryKeyValue: Linear(weight: Matrix.random(rows: width, cols: 3 * width, std: 0.5, random: &random),
@@ -100,68 +101,54 @@ import Testing
         }
     }
 
-    @Test("windows in a batch never see each other: a batch of two equals two batches of one")
-    func windowsAreIndependent() throws {
-        let model = try tinyModel()
-        let first = [1, 2, 3, 4, 5, 6], second = [7, 8, 9, 10, 11, 12]
-        let both = model.forward(first + second, windowLength: 6).logits
-        let alone1 = model.forward(first, windowLength: 6).logits, alone2 = model.forward(second, windowLength: 6).logits
-        #expect(maxDifference(both.values, alone1.values + alone2.values) < 1e-6)
+    @Test("one attention call: weights, output and gradients agree with PyTorch (1e-5)")
+    func attention() throws {
+        let json = try fixture("attention_single.json")
+        let C = 8, heads = json["heads"] as? Int ?? 0
+        let x = Matrix(rows: floats(json["x"]).count / C, cols: C, values: floats(json["x"]))
+        let attention = Attention(
+            queryKeyValue: Linear(weight: Matrix(rows: C, cols: 3 * C, values: floats(json["c_attn.weight"])),
+                          bias: Matrix(rows: 1, cols: 3 * C, values: floats(json["c_attn.bias"]))),
+            outputProjection: Linear(weight: Matrix(rows: C, cols: C, values: floats(json["c_proj.weight"])),
+                          bias: Matrix(rows: 1, cols: C, values: floats(json["c_proj.bias"]))),
+            heads: heads)
+        let (out, saved) = attention.forward(x, windowLength: x.rows)
+        #expect(maxDifference(out.values, floats(json["out"])) < 1e-5)
+        let expectedWeights = json["weights"] as? [Any] ?? []
+        #expect(expectedWeights.count == heads)
+        for h in 0..<heads {
+            #expect(maxDifference(saved.weights[h].values, floats(expectedWeights[h])) < 1e-6)
+        }
+        var gradient = Attention(queryKeyValue: Linear(weight: Matrix(rows: C, cols: 3 * C), bias: Matrix(rows: 1, cols: 3 * C)),
+                                 outputProjection: Linear(weight: Matrix(rows: C, cols: C), bias: Matrix(rows: 1, cols: C)), heads: heads)
+        let dOut = Matrix(rows: x.rows, cols: C, values: floats(json["d_out"]))
+        let dx = attention.backward(dOut, saved, windowLength: x.rows, into: &gradient)
+        #expect(maxDifference(dx.values, floats(json["d_x"])) < 1e-5)
+        #expect(maxDifference(gradient.queryKeyValue.weight.values, floats(json["d_c_attn.weight"])) < 1e-5)
+        #expect(maxDifference(gradient.queryKeyValue.bias.values, floats(json["d_c_attn.bias"])) < 1e-5)
+        #expect(maxDifference(gradient.outputProjection.weight.values, floats(json["d_c_proj.weight"])) < 1e-5)
+        #expect(maxDifference(gradient.outputProjection.bias.values, floats(json["d_c_proj.bias"])) < 1e-5)
     }
 
-    @Test("a fresh model's loss on random tokens is near ln(V) (within 0.1)")
-    func freshLoss() throws {
-        var config = Configuration()
-        config.vocabularySize = 50
-        config.context = 8
-        config.width = 16
-        config.heads = 2
-        var random = RandomGenerator(seed: 11)
-        let model = try GPT(config: config, random: &random)
-        let ids = randomIDs(32, vocabulary: 50, seed: 5), targets = randomIDs(32, vocabulary: 50, seed: 6)
-        let (loss, _) = CrossEntropy.forward(model.forward(ids, windowLength: 8).logits, targets: targets)
-        #expect(abs(loss - log(Float(50))) < 0.1)
-    }
-
-    @Test("impossible configurations throw errors that name the value to change")
-    func configurationErrors() {
-        var config = Configuration()
-        config.width = 30
-        config.heads = 4
-        #expect(throws: TinyGPTError.self) { try config.validate() }
-        do { try config.validate() } catch let error as TinyGPTError {
-            #expect(error.kind == .configuration && error.description.contains("width 30") && error.description.contains("heads 4"))
-        } catch { Issue.record("unexpected \(error)") }
-        config = Configuration()
-        config.context = 0
-        #expect(throws: TinyGPTError.self) { try config.validate() }
-        config = Configuration()
-        config.positions = .sinusoidal
-        config.width = 9
-        config.heads = 3
-        #expect(throws: TinyGPTError.self) { try config.validate() }
-        var random = RandomGenerator(seed: 1)
-        config = Configuration()
-        config.heads = 0
-        #expect(throws: TinyGPTError.self) { _ = try GPT(config: config, random: &random) }
-    }
-
-    @Test("parameter count: V·C + T·C + L·(12C² + 13C) + 2C, tied Pre-LN; lm_head adds V·C, sinusoidal removes T·C")
-    func parameterCount() throws {
-        #expect(try tinyModel().parameterCount == 13 * 16 + 8 * 16 + 2 * (12 * 16 * 16 + 13 * 16) + 2 * 16)   // 6,928
-        #expect(try tinyModel(tied: false).parameterCount == 6928 + 13 * 16)
-        #expect(try tinyModel(positions: .sinusoidal).parameterCount == 6928 - 8 * 16)
-        #expect(try tinyModel(norm: .post).parameterCount == 6928 - 2 * 16)          // no ln_f
-        let names = try tinyModel().parameters.map(\.name)
-        #expect(names.prefix(4) == ["wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias"])
-        #expect(names.contains("h.1.attn.c_attn.weight") && names.last == "ln_f.bias")
-    }
-
-    @Test("sinusoidal table: P[t, 2i] = sin(t/10000^(2i/C)), P[t, 2i+1] = cos(…)")
-    func sinusoidal() {
-        let table = Positions.sinusoidalTable(context: 4, width: 6)
-        #expect(table[0, 0] == 0 && table[0, 1] == 1)
-        #expect(abs(Double(table[3, 2]) - sin(3 / pow(10000, 2.0 / 6))) < 1e-6)
-        #expect(abs(Double(table[3, 5]) - cos(3 / pow(10000, 4.0 / 6))) < 1e-6)
+    @Test("attention's input gradient matches finite differences (two windows, two heads)")
+    func attentionInput() {
+        var random = RandomGenerator(seed: 6)
+        let attention = Attention(queryKeyValue: Linear(inputs: 8, outputs: 24, std: 0.5, random: &random),
+                                  outputProjection: Linear(inputs: 8, outputs: 8, std: 0.5, random: &random), heads: 2)
+        let x = Matrix.random(rows: 8, cols: 8, std: 1, random: &random)
+        let upstream = Matrix.random(rows: 8, cols: 8, std: 1, random: &random)
+        var gradient = Attention(queryKeyValue: Linear(weight: Matrix(rows: 8, cols: 24), bias: Matrix(rows: 1, cols: 24)),
+                                 outputProjection: Linear(weight: Matrix(rows: 8, cols: 8), bias: Matrix(rows: 1, cols: 8)), heads: 2)
+        let (_, saved) = attention.forward(x, windowLength: 4)
+        let dx = attention.backward(upstream, saved, windowLength: 4, into: &gradient)
+        func loss(_ x: Matrix) -> Float {
+            zip(attention.forward(x, windowLength: 4).y.values, upstream.values).map(*).reduce(0, +)
+        }
+        for i in 0..<x.values.count {
+            var plus = x, minus = x
+            plus.values[i] += 1e-2
+            minus.values[i] -= 1e-2
+            #expect(close((loss(plus) - loss(minus)) / 2e-2, dx.values[i]), "dX[\(i)]")
+        }
     }
 }

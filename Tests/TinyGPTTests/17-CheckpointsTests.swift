@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import TinyGPT
 
-// Chapters 16 and 17: safetensors and checkpoints. Round trips are exact (==, no tolerance); a Hugging Face GPT-2 directory,
-// written by Tests/Fixtures/make_hf_fixtures.py with transformers, loads and gives its logits;
+// Chapter 17: checkpoints, and GPT-2's tokenizer files. Round trips are exact (==, no tolerance); a Hugging Face GPT-2
+// directory, written by Tests/Fixtures/make_hf_fixtures.py with transformers, loads and gives its logits;
 // every malformed file gives an error that names the file and what is wrong.
 
 /// A fresh scratch directory, removed by the caller.
@@ -32,25 +32,7 @@ func loadError(_ directory: URL) -> String {
 
 let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I drink coffee every morning .\n", count: 4)
 
-@Suite struct CheckpointTests {
-    @Test("safetensors: encode → decode gives the same tensors; the header is 8-byte aligned and says F32")
-    func safetensorsRoundTrip() throws {
-        let tensors = ["b": Tensor(shape: [3], values: [1, -2, 0.5]),
-                       "a": Tensor(shape: [2, 2], values: [.pi, -0.0, 1e-30, 3e38]),
-                       "empty": Tensor(shape: [0, 4], values: [])]
-        let data = Safetensors.encode(tensors)
-        let bytes = [UInt8](data)
-        let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24
-        #expect(bytes[4..<8].allSatisfy { $0 == 0 })
-        #expect((8 + headerLength) % 8 == 0)
-        #expect(bytes.count == 8 + headerLength + 4 * 7)
-        let header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
-        #expect(header.contains("\"a\":{\"data_offsets\":[0,16],\"dtype\":\"F32\",\"shape\":[2,2]}"))
-        let decoded = try Safetensors.decode(data, file: "x.safetensors")
-        #expect(decoded == tensors)
-        #expect(decoded["a"]!.values[1].sign == .minus, "bits, not just values: −0 stays −0")
-    }
-
+@Suite("17 Checkpoints") struct CheckpointsTests {
     @Test("save → load: bit-identical parameters and logits, the same tokenizer, in all four switch combinations",
           arguments: [(NormOrder.pre, Activation.gelu, PositionKind.learned, true),
                       (.post, .relu, .sinusoidal, false), (.pre, .relu, .sinusoidal, false), (.post, .gelu, .learned, true)])
@@ -260,5 +242,48 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         #expect(error.contains(file), "\(name): \(error)")
         #expect(error.contains(message), "\(name): \(error)")
         #expect(!error.contains("\n"), "one line: \(error)")
+    }
+
+    @Test("files: vocab.json and merges.txt written and read back give the same IDs; special tokens are kept but never produced")
+    func fileRoundTrip() throws {
+        let learned = try BytePairTokenizer(learningFrom: coffeeCorpus, vocabularySize: 300)
+        let withSpecial = BytePairTokenizer(vocabulary: learned.vocabulary + ["<|endoftext|>"], merges: learned.merges)
+        let text = withSpecial.mergesText()
+        #expect(text.hasPrefix("#version: 0.2\n") && text.hasSuffix("\n"))
+        #expect(text.split(separator: "\n").count == 1 + learned.merges.count)
+        let read = try BytePairTokenizer(vocabJSON: withSpecial.vocabJSON(), mergesText: text)
+        #expect(read.vocabulary == withSpecial.vocabulary && read.merges == withSpecial.merges)
+        let sample = "I drink coffee every morning.\n<|endoftext|> \"quoted\" \\ back"
+        #expect(read.encode(sample).ids == learned.encode(sample).ids)
+        #expect(!read.encode(sample).ids.contains(read.count - 1))            // plain text never gives <|endoftext|>
+        #expect(read.decode([read.count - 1]) == "<|endoftext|>")
+        // The written JSON is plain JSON: another reader sees the same object.
+        let object = try JSONSerialization.jsonObject(with: withSpecial.vocabJSON()) as? [String: Int]
+        #expect(object?["\""] == 1 && object?["Ġ"] == 220 && object?["<|endoftext|>"] == withSpecial.count - 1)
+        // Without the header line, with Windows line ends: read the same.
+        let plain = learned.merges.map { "\($0.left) \($0.right)" }.joined(separator: "\r\n")
+        #expect(try BytePairTokenizer(vocabJSON: learned.vocabJSON(), mergesText: plain).merges == learned.merges)
+    }
+
+    @Test("bad files throw one line saying what is wrong",
+          arguments: [
+            (#"{"a": 0, "b": 0}"#, "", "ID 0 is given twice"),
+            (#"{"a": 0, "b": 2}"#, "", "\"b\" has ID 2"),
+            (#"{"a": 1, "b": 2}"#, "", "the IDs must be 0…1"),
+            (#"{"a": -1}"#, "", "has ID -1"),
+            (#"{"a": 0, "b": 1, "ab": 2}"#, "#version: 0.2\na b\nb c\n", "line 3: \"b c\" needs \"c\""),
+            (#"{"a": 0, "b": 1}"#, "a b\n", "line 1: \"a b\" needs \"ab\""),
+            (#"{"a": 0, "b": 1, "ab": 2}"#, "a  b\n", "expected two tokens and one space"),
+            (#"{"a": 0, "b": 1, "ab": 2}"#, "ab\n", "line 1: expected two tokens"),
+            ("not json", "", "vocab.json is not a JSON object"),
+            (#"["a", "b"]"#, "", "vocab.json is not a JSON object"),
+            (#"{"a": "zero"}"#, "", "vocab.json is not a JSON object"),
+            (#"{"a": 0.5}"#, "", "vocab.json is not a JSON object"),
+            ("{}", "", "no tokens"),
+          ])
+    func badFiles(vocab: String, merges: String, message: String) {
+        let error = #expect(throws: TinyGPTError.self) { try BytePairTokenizer(vocabJSON: Data(vocab.utf8), mergesText: merges) }
+        #expect(error?.description.contains(message) == true, "\(error?.description ?? "no error")")
+        #expect(error?.description.contains("\n") == false)
     }
 }

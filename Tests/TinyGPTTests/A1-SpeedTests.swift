@@ -1,13 +1,21 @@
-import Testing
 import Foundation
+import Testing
 @testable import TinyGPT
 
-// Chapter 00 and appendix A1: the fast product computes the three-loop definition.
+// Appendix A1: the fast product computes the three-loop definition of chapter 00, on every shape,
+// through views, with any number of threads, skipping attention's triangle of zeros.
 
-@Suite struct ProductTests {
+@Suite("A1 Speed") struct SpeedTests {
     func random(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
         var generator = RandomGenerator(seed: seed)
         return Matrix.random(rows: rows, cols: cols, std: 1, random: &generator)
+    }
+
+    /// A random [T, T] matrix with zeros above its diagonal, like attention's weights A.
+    func lowerTriangular(_ T: Int, seed: UInt64) -> Matrix {
+        var l = random(T, T, seed: seed)
+        for i in 0..<T { for j in i + 1 ..< T { l[i, j] = 0 } }
+        return l
     }
 
     @Test("fast product equals the definition on odd shapes (within 1e-5 relative: only rounding differs)",
@@ -70,13 +78,6 @@ import Foundation
         #expect(one.values == two.values && one.values == three.values)
     }
 
-    /// A random [T, T] matrix with zeros above its diagonal, like attention's weights A.
-    func lowerTriangular(_ T: Int, seed: UInt64) -> Matrix {
-        var l = random(T, T, seed: seed)
-        for i in 0..<T { for j in i + 1 ..< T { l[i, j] = 0 } }
-        return l
-    }
-
     @Test("skipping attention's triangle of zeros changes no bit of what is kept (1 and 2 threads)",
           arguments: [1, 6, 7, 13, 40, 302])
     func triangles(T: Int) {
@@ -94,74 +95,5 @@ import Foundation
             #expect(l.transposedTimes(b, skipping: .aboveDiagonalOfSelf).values == l.transposedTimes(b).values)  // Aᵀ·dY, dSᵀ·Q
             #expect(q.timesTransposed(k, skipping: .aboveDiagonalOfResult).values == lowerOfFull.values)         // Q·Kᵀ, dY·Vᵀ
         }
-    }
-
-    @Test("exponentiate is Foundation's exp, bit for bit on Linux (glibc), over Float's whole range")
-    func exponentiate() {
-        // Every 7919th Float from −110 to 90, every Float near glibc's edges (−103.97, −103.28, 88.72),
-        // and the special values. (The whole range, 2.2·10⁹ numbers, was checked once: 0 differ.)
-        var xs: [Float] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]
-        for pattern in stride(from: UInt32(0), to: Float(90).bitPattern, by: 7919) { xs.append(Float(bitPattern: pattern)) }
-        for pattern in stride(from: UInt32(0x8000_0000), to: Float(-110).bitPattern, by: 7919) { xs.append(Float(bitPattern: pattern)) }
-        for edge: Float in [-103.972076, -103.278923, 88.7228317] {
-            for ulps in -64...64 { xs.append(Float(bitPattern: UInt32(Int(edge.bitPattern) + ulps))) }
-        }
-        var m = Matrix(rows: 1, cols: xs.count, values: xs)
-        m.values.exponentiate(0..<xs.count)
-        // and short ranges at odd offsets: the tail of fewer than 8 is padded, its neighbours untouched
-        var short = Matrix(rows: 1, cols: 20, values: (0..<20).map { Float($0) / 4 - 2 })
-        short.values.exponentiate(3..<14)
-        for (i, x) in xs.enumerated() {
-            let expected = Foundation.exp(x), got = m.values[i]
-            #if os(Linux)
-            #expect(got.bitPattern == expected.bitPattern || (got.isNaN && expected.isNaN), "exp(\(x))")
-            #else
-            #expect(abs(got - expected) <= 2 * expected.ulp || got == expected || (got.isNaN && expected.isNaN), "exp(\(x))")
-            #endif
-        }
-        for i in 0..<20 {
-            let x = Float(i) / 4 - 2
-            #expect((3...13).contains(i) ? abs(short.values[i] - Foundation.exp(x)) <= 2 * Foundation.exp(x).ulp : short.values[i] == x)
-        }
-    }
-
-    @Test("rowSums adds each row as a plain loop does: the same bits, for 1 to 21 rows")
-    func rowSumsAreSequential() {
-        var random = RandomGenerator(seed: 21)
-        for rows in [1, 7, 8, 9, 16, 21] {
-            let m = Matrix.random(rows: rows, cols: 37, std: 3, random: &random)
-            let sums = rowSums(rows: rows, cols: 37) { t, c in m[t, c] * m[t, c] }
-            for t in 0..<rows {
-                var plain: Float = 0
-                for c in 0..<37 { plain += m[t, c] * m[t, c] }
-                #expect(sums[t] == plain)
-            }
-        }
-    }
-
-    @Test("a linear step is X·W + b with W [in, out]: a worked example of three tokens")
-    func linearByHand() {
-        // Three tokens (rows) of width 2, to width 3.
-        let x = Matrix(rows: 3, cols: 2, values: [1, 0,
-                                                  0, 1,
-                                                  1, 1])
-        let layer = Linear(weight: Matrix(rows: 2, cols: 3, values: [1, 2, 3,
-                                                                     4, 5, 6]),
-                           bias: Matrix(rows: 1, cols: 3, values: [0.5, 0, -0.5]))
-        #expect(layer.forward(x).values == [1.5, 2, 2.5,
-                                            4.5, 5, 5.5,
-                                            5.5, 7, 8.5])
-    }
-
-    @Test("the generator repeats itself for a seed, and its normals have mean ≈ 0, variance ≈ 1")
-    func randomGenerator() {
-        var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
-        #expect((0..<10).map { _ in a.next() } == (0..<10).map { _ in b.next() })
-        var g = RandomGenerator(seed: 1)
-        let samples = (0..<20_000).map { _ in g.normal() }
-        let mean = samples.reduce(0, +) / Double(samples.count)
-        let variance = samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(samples.count)
-        #expect(abs(mean) < 0.03)      // standard error 1/√20000 ≈ 0.007
-        #expect(abs(variance - 1) < 0.05)
     }
 }

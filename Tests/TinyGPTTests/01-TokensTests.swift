@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import TinyGPT
 
-// Chapter 01, byte-level BPE: GPT-2's alphabet, its pre-split, merges by rank, learning merges,
-// the round trip, GPT-2's files, and agreement with Hugging Face's GPT2Tokenizer.
+// Chapter 01: text → IDs → text. Words and characters; byte-level BPE: GPT-2's alphabet, its
+// pre-split, merges by rank, learning merges, the round trip, and agreement with Hugging Face's
+// GPT2Tokenizer. (GPT-2's files, vocab.json and merges.txt, are chapter 17's.)
 
 /// GPT-2's pattern, run by ICU: the reference the hand-written pre-split is checked against.
 /// ICU's \s is narrower than Unicode White_Space, so the pattern names White_Space outright.
@@ -14,10 +15,6 @@ func preSplitByRegex(_ text: String) throws -> [String] {
     return regex.matches(in: text, range: NSRange(location: 0, length: string.length)).map { string.substring(with: $0.range) }
 }
 
-/// The sentences the notes use, repeated: enough for "coffee" to earn a token of its own.
-let coffeeCorpus = String(repeating: "I drink coffee every morning. The coffee is hot. I like coffee with milk.\n", count: 5)
-    + "We drink tea. Greenhouse gas (GHG) emissions rose.\n"
-
 /// Strings a tokenizer must survive.
 let trickyStrings = [
     "", " ", "   ", "  leading spaces", "trailing spaces   ", "a  b   c", "\t", "tab\tseparated", "\n\n", "a\n b", " \n",
@@ -26,7 +23,49 @@ let trickyStrings = [
     "greenhouse gas (GHG)", "Hello, World!", "x\u{A0}=\u{A0}y", "\r\n", "<|endoftext|>", "\u{0}\u{7F}\u{AD}",
 ]
 
-@Suite struct BytePairTests {
+@Suite("01 Tokens") struct TokensTests {
+    let corpus = "I drink coffee every morning .\nthe dog is cute , the cat is cute !\nApple announced earnings .\n"
+
+    @Test("word tokenizer: punctuation and line breaks are tokens, case is kept, IDs follow first appearance")
+    func wordPieces() {
+        let tokenizer = WordTokenizer(corpus: corpus)
+        #expect(tokenizer.vocabulary.prefix(4) == ["<unk>", "I", "drink", "coffee"])
+        #expect(tokenizer.pieces(of: "the dog, the cat!\nApple") == ["the", "dog", ",", "the", "cat", "!", "\n", "Apple"])
+        #expect(tokenizer.encode("I drink coffee").ids == [1, 2, 3])
+    }
+
+    @Test("word tokenizer round trip: decode(encode(text)) gives the text back for corpus-style text")
+    func wordRoundTrip() {
+        let tokenizer = WordTokenizer(corpus: corpus)
+        for line in ["I drink coffee every morning .", "the dog is cute , the cat is cute !", "Apple announced earnings .\nthe cat"] {
+            // Our decoder writes no space before punctuation: compare with that spelling.
+            let expected = line.replacingOccurrences(of: " .", with: ".").replacingOccurrences(of: " ,", with: ",")
+                .replacingOccurrences(of: " !", with: "!")
+            #expect(tokenizer.decode(tokenizer.encode(line).ids) == expected)
+            #expect(tokenizer.encode(tokenizer.decode(tokenizer.encode(line).ids)).ids == tokenizer.encode(line).ids)
+        }
+    }
+
+    @Test("unknown words become <unk> (ID 0) and are reported, in order")
+    func unknownWords() {
+        let tokenizer = WordTokenizer(corpus: corpus)
+        let encoding = tokenizer.encode("I drink tea every evening")
+        #expect(encoding.ids == [1, 2, 0, 4, 0])
+        #expect(encoding.unknown == ["tea", "evening"])
+        #expect(tokenizer.decode(encoding.ids) == "I drink <unk> every <unk>")
+    }
+
+    @Test("character tokenizer round trip is exact for text made of known characters")
+    func characterRoundTrip() {
+        let tokenizer = CharacterTokenizer(corpus: corpus)
+        let text = "the cat is cute.\nI drink coffee!"
+        let encoding = tokenizer.encode(text)
+        #expect(encoding.unknown.isEmpty)
+        #expect(encoding.ids.count == text.count)
+        #expect(tokenizer.decode(encoding.ids) == text)
+        #expect(tokenizer.encode("z").unknown == ["z"])
+    }
+
     @Test("the byte alphabet: 256 distinct printable symbols, Ġ for a space, Ċ for a newline, and back")
     func byteAlphabet() {
         #expect(symbolForByte.count == 256 && Set(symbolForByte).count == 256)
@@ -178,67 +217,6 @@ let trickyStrings = [
         let encoding = tokenizer.encode("ab z")
         #expect(encoding.ids == [0, 1, 2, 0])
         #expect(encoding.unknown == ["z"])
-    }
-
-    @Test("files: vocab.json and merges.txt written and read back give the same IDs; special tokens are kept but never produced")
-    func fileRoundTrip() throws {
-        let learned = try BytePairTokenizer(learningFrom: coffeeCorpus, vocabularySize: 300)
-        let withSpecial = BytePairTokenizer(vocabulary: learned.vocabulary + ["<|endoftext|>"], merges: learned.merges)
-        let text = withSpecial.mergesText()
-        #expect(text.hasPrefix("#version: 0.2\n") && text.hasSuffix("\n"))
-        #expect(text.split(separator: "\n").count == 1 + learned.merges.count)
-        let read = try BytePairTokenizer(vocabJSON: withSpecial.vocabJSON(), mergesText: text)
-        #expect(read.vocabulary == withSpecial.vocabulary && read.merges == withSpecial.merges)
-        let sample = "I drink coffee every morning.\n<|endoftext|> \"quoted\" \\ back"
-        #expect(read.encode(sample).ids == learned.encode(sample).ids)
-        #expect(!read.encode(sample).ids.contains(read.count - 1))            // plain text never gives <|endoftext|>
-        #expect(read.decode([read.count - 1]) == "<|endoftext|>")
-        // The written JSON is plain JSON: another reader sees the same object.
-        let object = try JSONSerialization.jsonObject(with: withSpecial.vocabJSON()) as? [String: Int]
-        #expect(object?["\""] == 1 && object?["Ġ"] == 220 && object?["<|endoftext|>"] == withSpecial.count - 1)
-        // Without the header line, with Windows line ends: read the same.
-        let plain = learned.merges.map { "\($0.left) \($0.right)" }.joined(separator: "\r\n")
-        #expect(try BytePairTokenizer(vocabJSON: learned.vocabJSON(), mergesText: plain).merges == learned.merges)
-    }
-
-    @Test("bad files throw one line saying what is wrong",
-          arguments: [
-            (#"{"a": 0, "b": 0}"#, "", "ID 0 is given twice"),
-            (#"{"a": 0, "b": 2}"#, "", "\"b\" has ID 2"),
-            (#"{"a": 1, "b": 2}"#, "", "the IDs must be 0…1"),
-            (#"{"a": -1}"#, "", "has ID -1"),
-            (#"{"a": 0, "b": 1, "ab": 2}"#, "#version: 0.2\na b\nb c\n", "line 3: \"b c\" needs \"c\""),
-            (#"{"a": 0, "b": 1}"#, "a b\n", "line 1: \"a b\" needs \"ab\""),
-            (#"{"a": 0, "b": 1, "ab": 2}"#, "a  b\n", "expected two tokens and one space"),
-            (#"{"a": 0, "b": 1, "ab": 2}"#, "ab\n", "line 1: expected two tokens"),
-            ("not json", "", "vocab.json is not a JSON object"),
-            (#"["a", "b"]"#, "", "vocab.json is not a JSON object"),
-            (#"{"a": "zero"}"#, "", "vocab.json is not a JSON object"),
-            (#"{"a": 0.5}"#, "", "vocab.json is not a JSON object"),
-            ("{}", "", "no tokens"),
-          ])
-    func badFiles(vocab: String, merges: String, message: String) {
-        let error = #expect(throws: TinyGPTError.self) { try BytePairTokenizer(vocabJSON: Data(vocab.utf8), mergesText: merges) }
-        #expect(error?.description.contains(message) == true, "\(error?.description ?? "no error")")
-        #expect(error?.description.contains("\n") == false)
-    }
-
-    @Test("gpt tokenize: the first merges, the text after more and more merges, coffee whole at the end, nothing written")
-    func tokenizeCommand() throws {
-        let folder = try scratch(["corpus.txt": Data(coffeeCorpus.utf8)])
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try runGPT(["tokenize", "--vocab-size", "320"], in: folder)
-        #expect(run.status == 0, "\(run.stderr)")
-        let lines = run.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("  1.") && $0.contains(" → ") && $0.contains("×") })
-        #expect(lines.contains { $0.contains("Ġ is a space") })
-        #expect(lines.contains { $0.contains(" 0 merges  28 tokens") })
-        let last = try #require(lines.last { $0.contains("merges  ") })
-        #expect(last.contains("5 tokens") && last.hasSuffix("I | Ġdrink | Ġcoffee | Ġevery | Ġmorning"), "\(last)")
-        #expect(lines.last?.hasPrefix("wrote    nothing") == true)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["corpus.txt"])
-        let bad = try runGPT(["tokenize", "--vocab-size", "100"], in: folder)
-        #expect(bad.status == 2 && bad.stderr.contains("--vocab-size must be at least 256"))
     }
 
     @Test("agrees with Hugging Face's GPT2Tokenizer on Tests/Fixtures/bpe_cases.json (IDs, tokens, decoding)")
