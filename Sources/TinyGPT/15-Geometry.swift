@@ -49,3 +49,61 @@ public func projection(_ vector: [Float], onto direction: [Float]) -> Float {
     for i in vector.indices { dot += vector[i] * direction[i] }
     return dot
 }
+
+// MARK: Contextual vectors: a token's row after each layer
+// W_E holds one row per token, whatever the sentence: "apple" the fruit and "apple" the company
+// start from the same vector. Attention (chapter 05) then mixes in the neighbours, so the same
+// token's row after block l depends on the sentence. Before the first block it cannot: X₀[t] is
+// W_E[id_t] + P[t], the token and its position only.
+
+extension GPT {
+    /// The row of position t at the model's input (X₀) and after every block (X_1 … X_L): L + 1
+    /// vectors [C] of the token at `position` in one window `ids`.
+    public func contextualVectors(_ ids: [Int], at position: Int) -> [[Float]] {
+        precondition(position >= 0 && position < ids.count && ids.count <= config.context, "position \(position) of \(ids.count) tokens")
+        let saved = forward(ids, windowLength: ids.count).saved
+        return ([saved.embedded] + saved.blockOutputs).map { $0.row(position) }
+    }
+}
+
+// MARK: A picture of W_E: the two directions along which the rows spread most
+// C numbers per token cannot be drawn; two can. The principal components are the directions of
+// largest spread of the rows around their mean: the eigenvectors of the covariance
+//   Σ = (W − μ)ᵀ(W − μ) / V        [C, C],  μ the mean row
+// with the largest eigenvalues. Each row's coordinates along them place the token on a page.
+
+/// The `count` principal components of the rows of `vectors` [V, C], largest spread first, each a
+/// unit vector [C]; and every row's coordinates along them, [V, count]. Found by power iteration
+/// on Σ (v ← Σ·v / |Σ·v|, 500 times), removing each component's share of Σ before the next.
+/// Sign convention (a component and its negative are equally good): its largest entry is positive.
+public func principalComponents(of vectors: Matrix, count: Int = 2) -> (components: [[Float]], coordinates: Matrix) {
+    let (V, C) = (vectors.rows, vectors.cols)
+    var mean = [Double](repeating: 0, count: C)
+    for v in 0..<V { for c in 0..<C { mean[c] += Double(vectors[v, c]) / Double(V) } }
+    var sigma = [[Double]](repeating: [Double](repeating: 0, count: C), count: C)   // Σ, in Double
+    for v in 0..<V {
+        let centred = (0..<C).map { Double(vectors[v, $0]) - mean[$0] }
+        for i in 0..<C { for j in 0..<C { sigma[i][j] += centred[i] * centred[j] / Double(V) } }
+    }
+    var components: [[Float]] = []
+    for _ in 0..<min(count, C) {
+        var u = (0..<C).map { 1 + Double($0) / Double(C) }                   // a fixed start, not random
+        for _ in 0..<500 {
+            let next = (0..<C).map { i in (0..<C).reduce(0.0) { $0 + sigma[i][$1] * u[$1] } }   // Σ·u
+            let length = next.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard length > 1e-30 else { break }                               // nothing left to spread
+            u = next.map { $0 / length }
+        }
+        if let largest = u.indices.max(by: { abs(u[$0]) < abs(u[$1]) }), u[largest] < 0 { u = u.map { -$0 } }
+        let lambda = (0..<C).reduce(0.0) { sum, i in sum + u[i] * (0..<C).reduce(0.0) { $0 + sigma[i][$1] * u[$1] } }   // uᵀΣu
+        for i in 0..<C { for j in 0..<C { sigma[i][j] -= lambda * u[i] * u[j] } }                                 // Σ − λ u uᵀ
+        components.append(u.map(Float.init))
+    }
+    var coordinates = Matrix(rows: V, cols: components.count)
+    for v in 0..<V {
+        for (k, component) in components.enumerated() {
+            coordinates[v, k] = Float((0..<C).reduce(0.0) { $0 + (Double(vectors[v, $1]) - mean[$1]) * Double(component[$1]) })
+        }
+    }
+    return (components, coordinates)
+}

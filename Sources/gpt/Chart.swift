@@ -53,13 +53,7 @@ struct LossChart {
 
     func svg() -> String {
         let (width, height, scale) = (LossChart.width, LossChart.height, scale)
-        var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="18" text-anchor="middle" font-size="15">\(escape(title))</text>
-        <text x="\(f(width / 2))" y="34" text-anchor="middle" font-size="11" fill="#555">\(escape(subtitle))</text>
-
-        """
+        var s = svgHeader(width: width, height: height, title: title, subtitle: subtitle)
         s += grid(scale)
         if let floor {
             let (left, yy) = (LossChart.left, scale.y(floor))
@@ -109,14 +103,7 @@ struct LossChart {
         return s
     }
 
-    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
-
     private func label(_ value: Double) -> String {
         value >= 1 ? String(format: "%g", value) : String(format: "%g", (value * 1e6).rounded() / 1e6)
-    }
-
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -25,13 +25,19 @@ struct Flags {
     let specs: [FlagSpec]
     private var values: [String: String] = [:]
     private var given: [(name: String, value: String?)] = []     // in the order given, for `arguments(without:)`
+    private(set) var words: [String] = []                        // arguments that are not flags (gpt explore's)
 
-    init(command: String, specs: [FlagSpec], arguments: [String]) throws {
+    init(command: String, specs: [FlagSpec], arguments: [String], takesWords: Bool = false) throws {
         self.command = command
         self.specs = specs
         var i = 0
         while i < arguments.count {
             let argument = arguments[i]
+            if takesWords && !argument.hasPrefix("--") {
+                words.append(argument)
+                i += 1
+                continue
+            }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw CommandLineError.usage("unexpected argument '\(argument)': flags look like --name value (see gpt \(command) --help)")
             }
@@ -57,6 +63,9 @@ struct Flags {
     }
 
     func isSet(_ name: String) -> Bool { values[name] != nil }
+
+    /// Every value of a flag that may be given more than once, in order (`--in "…" --in "…"`).
+    func all(_ name: String) -> [String] { given.filter { $0.name == name }.compactMap(\.value) }
 
     /// The arguments as they were given, without the named flags (and their values).
     func arguments(without names: [String]) -> [String] {

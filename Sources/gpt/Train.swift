@@ -167,6 +167,7 @@ func train(_ flags: Flags, demo: Bool) throws {
     var run = try flags.isSet("resume") ? resumedRun(flags, from: flags.string("resume")) : freshRun(flags)
     let plan = try trainPlan(flags, run, demo: demo)
     printHeader(run, flags, demo: demo)
+    let untrained = run.trainer.model.tokenEmbedding.weight            // for the demo's before/after picture
     var last: TrainingProgress? = nil
     let corpus = run.corpus
     try run.trainer.run(through: plan.lastStep, cadence: plan.cadence, save: { try save($0, corpus, to: plan.saveTo!) }) { progress, trainer in
@@ -182,6 +183,27 @@ func train(_ flags: Flags, demo: Bool) throws {
         if demo, let tokenizer = run.corpus.tokenizer as? WordTokenizer { explore(run.trainer.model.tokenEmbedding.weight, tokenizer) }
     }
     try writeFiles(run, plan, paused: paused)
+    if demo && !paused { try writePictures(run, plan, untrained: untrained) }
+}
+
+/// The notes' pairs, joined by a line in embeddings.svg.
+let notesPairs = [("dog", "cat"), ("aunt", "uncle"), ("woman", "man"), ("cat", "cats"), ("coffee", "tea"), ("ghg", "greenhouse")]
+
+/// The demo's two pictures: W_E before and after training, and every head on one of the notes' sentences.
+func writePictures(_ run: Run, _ plan: TrainPlan, untrained: Matrix) throws {
+    let model = run.trainer.model, tokenizer = run.corpus.tokenizer, steps = run.trainer.optimizer.step
+    let embeddings = EmbeddingPicture(panels: [("step 0: random rows", untrained), ("after \(steps) steps", model.tokenEmbedding.weight)],
+                                      words: tokenizer.vocabulary, pairs: notesPairs,
+                                      title: "W_E of the demo model, before and after training (chapter 15)")
+    let embeddingsPath = (plan.outFolder as NSString).appendingPathComponent("embeddings.svg")
+    try Output.write(embeddings.svg(), to: embeddingsPath)
+    Output.line("wrote    \(embeddingsPath) (every token along W_E's two principal components, at step 0 and now; the notes' pairs joined)")
+    let sentence = "I drink coffee every morning", ids = tokenizer.encode(sentence).ids
+    guard !ids.isEmpty, tokenizer.encode(sentence).unknown.isEmpty else { return }
+    let attention = AttentionPicture(model: model, ids: ids, tokenizer: tokenizer, title: "every head of the demo model on \"\(sentence)\"")
+    let attentionPath = (plan.outFolder as NSString).appendingPathComponent("attention.svg")
+    try Output.write(attention.svg(), to: attentionPath)
+    Output.line("wrote    \(attentionPath) (each head's weights: row = query token, column = key; gpt attention draws any prompt)")
 }
 
 /// What is about to happen: the corpus, the model, the schedule, and where a resumed run stands.

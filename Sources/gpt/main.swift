@@ -16,6 +16,8 @@ commands, in the order a learner meets them:
   demo      train on corpus.txt with the demo's settings and sample from the notes' prompts
   sample    continue a prompt with a saved model (gpt train --save, the demo's out/checkpoint, or GPT-2's)
   eval      the loss and perplexity of a saved model on a text
+  explore   what a trained model's vectors encode: neighbours, analogies, directions, words in context
+  attention draw every head's attention weights on a prompt as heat maps (attention.svg)
   compare   train two settings side by side (an exercise: --a "--no-mask" --b ""), one table, one picture
   bench     measure training speed (tokens/s, GFLOP/s) and the matrix product (docs/A1-speed.md)
 
@@ -26,6 +28,7 @@ struct Command {
     let name: String
     let summary: String
     let flags: [FlagSpec]
+    var takesWords = false                 // words after the command that are not flags (gpt explore neighbours dog)
     let run: (Flags) throws -> Void
 }
 
@@ -40,6 +43,10 @@ let commands = [
     Command(name: "sample", summary: "continue a prompt with a saved model; only the text goes to stdout", flags: sampleFlags, run: sample),
     Command(name: "eval", summary: "mean cross-entropy (nats per token) and perplexity of a saved model on a text", flags: evalFlags,
             run: evaluate),
+    Command(name: "explore", summary: "what a trained model's vectors encode: neighbours, analogy, direction, context",
+            flags: exploreFlags, takesWords: true, run: exploreCommand),
+    Command(name: "attention", summary: "draw every attention head of a saved model on a prompt (attention.svg)",
+            flags: attentionFlags, run: attentionCommand),
     Command(name: "compare", summary: "train two settings on the same corpus and seed; print both curves, write compare.svg",
             flags: compareFlags, run: compare),
     Command(name: "bench", summary: "training tokens/s and GFLOP/s on fixed presets; --kernel: the product alone",
@@ -85,7 +92,7 @@ func keepFreedMemoryForReuse() {
         return 0
     }
     do {
-        try command.run(try Flags(command: command.name, specs: command.flags, arguments: arguments))
+        try command.run(try Flags(command: command.name, specs: command.flags, arguments: arguments, takesWords: command.takesWords))
         return 0
     } catch let error as CommandLineError {
         Output.error(error.description)
