@@ -39,30 +39,28 @@ struct Vocabulary {
 func exploreCommand(_ flags: Flags) throws {
     guard let what = flags.words.first else { throw CommandLineError.usage("gpt explore needs a question: " + exploreUsage) }
     let words = Array(flags.words.dropFirst())
-    func need(_ n: Int, _ shape: String) throws {
-        guard words.count == n else { throw CommandLineError.usage("gpt explore \(what) takes \(shape), got \(words.count) word(s)") }
-    }
+    let shapes = ["neighbours": (1, "one WORD"), "neighbors": (1, "one WORD"), "analogy": (3, "A B C (A is to B as C is to ?)"),
+                  "direction": (2, "A B (the direction B − A)"), "context": (1, "one WORD")]
+    guard let (n, shape) = shapes[what] else { throw CommandLineError.usage("gpt explore has no question '\(what)': ask " + exploreUsage) }
+    guard words.count == n else { throw CommandLineError.usage("gpt explore \(what) takes \(shape), got \(words.count) word(s)") }
     try useThreads(flags)
+    let count = try flags.integer("count", atLeast: 1), json = flags.flag("json")
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let vocabulary = Vocabulary(checkpoint.tokenizer), embedding = checkpoint.model.tokenEmbedding.weight
-    let count = try flags.integer("count", atLeast: 1), json = flags.flag("json")
     switch what {
-    case "neighbours", "neighbors":
-        try need(1, "one WORD")
-        let id = try vocabulary.id(words[0])
-        let found = nearestRows(to: embedding.row(id), in: embedding, count: count, excluding: [id])
-        report(json, ["question": "neighbours", "word": words[0], "measure": "cosine", "answers": ranked(found, vocabulary)],
-               "nearest to \(words[0]) (cosine of rows of W_E): " + listed(found, vocabulary))
     case "analogy":
-        try need(3, "A B C (A is to B as C is to ?)")
         let (a, b, c) = (try vocabulary.id(words[0]), try vocabulary.id(words[1]), try vocabulary.id(words[2]))
         let found = analogy(a, b, c, in: embedding, count: count)
         report(json, ["question": "analogy", "a": words[0], "b": words[1], "c": words[2], "measure": "cosine to B − A + C",
                       "answers": ranked(found, vocabulary)],
                "\(words[0]) is to \(words[1]) as \(words[2]) is to: " + listed(found, vocabulary) + "  (cosine to B − A + C)")
-    case "direction": try need(2, "A B (the direction B − A)"); try exploreDirection(words, flags, vocabulary, embedding)
-    case "context": try need(1, "one WORD"); try exploreContext(words[0], flags.all("in"), checkpoint.model, vocabulary, json: json)
-    default: throw CommandLineError.usage("gpt explore has no question '\(what)': ask " + exploreUsage)
+    case "direction": try exploreDirection(words, flags, vocabulary, embedding)
+    case "context": try exploreContext(words[0], flags.all("in"), checkpoint.model, vocabulary, json: json)
+    default:
+        let id = try vocabulary.id(words[0])
+        let found = nearestRows(to: embedding.row(id), in: embedding, count: count, excluding: [id])
+        report(json, ["question": "neighbours", "word": words[0], "measure": "cosine", "answers": ranked(found, vocabulary)],
+               "nearest to \(words[0]) (cosine of rows of W_E): " + listed(found, vocabulary))
     }
 }
 

@@ -71,3 +71,21 @@ import Testing
         if kind == .none { #expect(positions.weight == Matrix(rows: 4, cols: 6), "no positions: P = 0") }
     }
 }
+
+// MARK: The exercise --positions none (docs/exercises.md)
+extension PositionsTests {
+    @Test("--positions none, one layer: attention sees its window as a set, so swapping earlier tokens leaves the last position's logits unchanged (1e-5: only the order of a sum changes); learned positions change them, and so does a second layer: the causal mask itself tells order (row 1 saw only tokens 0 and 1)")
+    func noPositionsCannotTellOrder() throws {
+        func model(_ positions: PositionKind, layers: Int) throws -> GPT {
+            var random = RandomGenerator(seed: 4)
+            return largeModel(try GPT(config: Configuration(vocabularySize: 13, context: 8, width: 16, layers: layers, heads: 2,
+                                                            positions: positions), random: &random), seed: 9)
+        }
+        let dogBitesMan = [3, 5, 7, 2], manBitesDog = [7, 5, 3, 2]          // "dog bites man ." and "man bites dog ."
+        for (positions, layers, same) in [(PositionKind.none, 1, true), (.learned, 1, false), (.none, 2, false)] {
+            let m = try model(positions, layers: layers)
+            let a = m.forward(dogBitesMan, windowLength: 4).logits.row(3), b = m.forward(manBitesDog, windowLength: 4).logits.row(3)
+            #expect((maxDifference(a, b) < 1e-5) == same, "\(positions), \(layers) layer(s): last rows differ by \(maxDifference(a, b))")
+        }
+    }
+}

@@ -152,3 +152,49 @@ import Testing
         }
     }
 }
+
+// MARK: The exercises' switches: --no-mask, --no-scale (docs/exercises.md)
+extension AttentionTests {
+    /// A tiny config for the switch tests: V from the text, context 8, width 16, 2 heads.
+    static func switchConfig(vocabulary: Int, layers: Int = 1) -> Configuration {
+        Configuration(vocabularySize: vocabulary, context: 8, width: 16, layers: layers, heads: 2)
+    }
+
+    @Test("--no-mask: changing a later token changes an earlier position's logits (with the mask it cannot, see above)")
+    func noMaskSeesTheFuture() throws {
+        var config = AttentionTests.switchConfig(vocabulary: 13)
+        config.masked = false
+        var random = RandomGenerator(seed: 3)
+        let model = try GPT(config: config, random: &random)
+        let ids = [1, 2, 3, 4, 5, 6]
+        var changed = ids
+        changed[5] = 9
+        let (a, b) = (model.forward(ids, windowLength: 6).logits, model.forward(changed, windowLength: 6).logits)
+        #expect(maxDifference(a.row(0), b.row(0)) > 1e-4)         // position 0 read token 5
+    }
+
+    @Test("--no-mask: on random tokens, where nothing before a position tells its successor, the masked model stays near ln 12 while the unmasked one copies the next token and goes lower (by more than 0.1 after 150 steps)")
+    func noMaskTrainsBelowWhatCanBeKnown() throws {
+        var random = RandomGenerator(seed: 11)
+        let ids = (0..<2000).map { _ in 1 + random.integer(below: 12) }      // 12 words, ID 0 unused
+        var unmasked = AttentionTests.switchConfig(vocabulary: 13)
+        unmasked.masked = false
+        let masked = try lossAfterTraining(AttentionTests.switchConfig(vocabulary: 13), ids: ids, steps: 150, learningRate: 1e-2)
+        let seeing = try lossAfterTraining(unmasked, ids: ids, steps: 150, learningRate: 1e-2)
+        #expect(masked > log(12) - 0.1)                           // no model can know a random next token
+        #expect(seeing < masked - 0.1)
+    }
+
+    @Test("--no-scale: S is Q·Kᵀ itself, √D times the scaled scores, so each row's weights are at least as peaked (largest weight ≥ scaled's)")
+    func noScaleSharpensTheWeights() throws {
+        var plain = AttentionTests.switchConfig(vocabulary: 13)
+        plain.scaled = false
+        var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
+        let (scaled, unscaled) = (try GPT(config: AttentionTests.switchConfig(vocabulary: 13), random: &r1), try GPT(config: plain, random: &r2))
+        let big = largeModel(scaled, seed: 2), bigUnscaled = largeModel(unscaled, seed: 2)      // the same larger weights
+        let ids = [1, 2, 3, 4, 5, 6, 7, 8]
+        let a = big.forward(ids, windowLength: 8).saved.blocks[0].attention.weights[0]
+        let b = bigUnscaled.forward(ids, windowLength: 8).saved.blocks[0].attention.weights[0]
+        for i in 1..<8 { #expect(b.row(i).max()! >= a.row(i).max()! - 1e-6) }
+    }
+}

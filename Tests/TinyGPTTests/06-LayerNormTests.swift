@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TinyGPT
 
@@ -72,5 +73,37 @@ import Testing
         #expect(after.row(0) == before.row(0) && after.row(2) == before.row(2))
         #expect(after.row(1) != before.row(1))
         #expect(saved.normalized.row(1).allSatisfy { $0 == 0 } && saved.inverseStd[1].isFinite)
+    }
+}
+
+// MARK: The exercise --no-layernorm (docs/exercises.md)
+extension LayerNormTests {
+    @Test("--no-layernorm: forward is y = x and backward dx = dy (exact), and γ, β get no gradient")
+    func switchedOffIsTheIdentity() {
+        let x = Matrix(rows: 2, cols: 3, values: [1, 2, 3, -4, 0, 9])
+        let norm = LayerNorm(width: 3, normalizes: false)
+        let (y, saved) = norm.forward(x)
+        var gradient = LayerNorm(width: 3).zeroedForTests()
+        #expect(y == x)
+        #expect(norm.backward(x, saved, into: &gradient) == x)
+        #expect(gradient.gamma.values == [0, 0, 0] && gradient.beta.values == [0, 0, 0])
+    }
+
+    @Test("--no-layernorm at 6 layers trains worse on the demo's corpus: after 80 steps the loss is higher than with LayerNorm (seed 1; seeds 2 and 3 agree in docs/exercises.md)",
+          arguments: [UInt64(1)])
+    func noLayerNormAtDepthTrainsWorse(seed: UInt64) throws {
+        let (ids, vocabulary) = try demoCorpusIDs()
+        var config = Configuration(vocabularySize: vocabulary, context: 8, width: 16, layers: 6, heads: 2)
+        let with = try lossAfterTraining(config, ids: ids, steps: 80, seed: seed)
+        config.layerNorm = false
+        let without = try lossAfterTraining(config, ids: ids, steps: 80, seed: seed)
+        #expect(without > with + 0.1, "with \(with), without \(without)")
+    }
+}
+
+extension LayerNorm {
+    /// γ and β at 0: where a gradient starts.
+    func zeroedForTests() -> LayerNorm {
+        LayerNorm(gamma: Matrix(rows: 1, cols: gamma.cols), beta: Matrix(rows: 1, cols: beta.cols), epsilon: epsilon)
     }
 }

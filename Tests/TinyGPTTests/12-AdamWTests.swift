@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TinyGPT
 
@@ -189,5 +190,33 @@ import Testing
             }
         }
         #expect(decayed == 1 + 1 + 2 * 4, "wte, wpe and four matrices per block")
+    }
+}
+
+// MARK: The exercise --optimizer sgd (docs/exercises.md)
+extension AdamWTests {
+    @Test("SGD with momentum by hand: u ← μ u + g, θ ← θ(1 − ηλ) − η u, two steps (1e-6); v stays 0")
+    func sgdByHand() {
+        var settings = OptimizerSettings()
+        (settings.method, settings.momentum, settings.weightDecay) = (.sgd, 0.5, 0.1)
+        var theta = Matrix(rows: 1, cols: 2, values: [1, -2]), u = Matrix(rows: 1, cols: 2)
+        let g = Matrix(rows: 1, cols: 2, values: [0.5, 1])
+        sgdUpdate(&theta, gradient: g, velocity: &u, learningRate: 0.1, decays: true, settings: settings)
+        sgdUpdate(&theta, gradient: g, velocity: &u, learningRate: 0.1, decays: true, settings: settings)
+        // step 1: u = g = [0.5, 1]; θ = [1·0.99 − 0.05, −2·0.99 − 0.1] = [0.94, −2.08]
+        // step 2: u = 0.5 u + g = [0.75, 1.5]; θ = [0.94·0.99 − 0.075, −2.08·0.99 − 0.15] = [0.8556, −2.2092]
+        #expect(abs(theta[0, 0] - 0.8556) < 1e-6 && abs(theta[0, 1] + 2.2092) < 1e-6)
+        #expect(abs(u[0, 0] - 0.75) < 1e-6 && abs(u[0, 1] - 1.5) < 1e-6)
+    }
+
+    @Test("--optimizer sgd trains (the loss falls from ln V), and at AdamW's small learning rate it falls far less than AdamW does (80 steps, the demo's corpus)")
+    func sgdAgainstAdamW() throws {
+        let (ids, vocabulary) = try demoCorpusIDs()
+        let config = Configuration(vocabularySize: vocabulary, context: 8, width: 16, layers: 1, heads: 2)
+        let adamW = try lossAfterTraining(config, ids: ids, steps: 80)
+        let sgdSlow = try lossAfterTraining(config, ids: ids, steps: 80, method: .sgd)
+        let sgdFast = try lossAfterTraining(config, ids: ids, steps: 80, learningRate: 0.5, method: .sgd)
+        #expect(sgdFast < log(Float(vocabulary)) - 0.5)
+        #expect(sgdSlow > adamW + 0.5, "sgd at 6e-3 \(sgdSlow), AdamW \(adamW)")
     }
 }

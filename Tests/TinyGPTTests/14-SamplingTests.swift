@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TinyGPT
 
@@ -105,5 +106,18 @@ import Testing
         let ids = kept.indices.filter { kept[$0] > 0 }
         #expect(ids.count >= 1 && ids.count <= 4)
         for i in ids { for j in ids { #expect(abs(kept[i] / kept[j] - full[i] / full[j]) < 1e-5 * full[i] / full[j]) } }
+    }
+}
+
+// MARK: The exercise: temperature and entropy (docs/exercises.md)
+extension SamplingTests {
+    @Test("the entropy −Σ p ln p of the distribution rises with the temperature (0.2 < 1 < 2) and stays below ln V")
+    func entropyRisesWithTemperature() {
+        let logits: [Float] = [2.0, 1.0, 0.5, 0.0, -1.0, -3.0]
+        func entropy(_ t: Float) -> Double {
+            -nextTokenDistribution(logits, settings: SamplingSettings(temperature: t)).reduce(0.0) { $1 > 0 ? $0 + Double($1) * log(Double($1)) : $0 }
+        }
+        let (cold, plain, hot) = (entropy(0.2), entropy(1), entropy(2))
+        #expect(cold < plain && plain < hot && hot < log(6.0), "\(cold) \(plain) \(hot)")
     }
 }

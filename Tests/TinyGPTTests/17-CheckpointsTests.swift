@@ -287,3 +287,33 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         #expect(error?.description.contains("\n") == false)
     }
 }
+
+// MARK: The exercises' switches survive a checkpoint
+extension CheckpointsTests {
+    @Test("every exercise switch off, and SGD: config.json and trainer_state.json keep them (model_type tinygpt), the loaded model computes the same logits bit for bit, and the optimizer is SGD again")
+    func switchesRoundTrip() throws {
+        let tokenizer = WordTokenizer(corpus: checkpointCorpus)
+        var config = Configuration(vocabularySize: tokenizer.count, context: 8, width: 16, layers: 2, heads: 2, positions: .none)
+        (config.masked, config.scaled, config.residual, config.layerNorm) = (false, false, false, false)
+        var random = RandomGenerator(seed: 2)
+        let model = try GPT(config: config, random: &random)
+        var settings = OptimizerSettings()
+        (settings.method, settings.momentum, settings.totalSteps) = (.sgd, 0.7, 4)
+        let ids = tokenizer.encode(checkpointCorpus).ids
+        var trainer = Trainer(model: model, dataset: try TextDataset(ids: ids, windowLength: 8), batchSize: 2, settings: settings, random: random)
+        _ = try trainer.step()
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("model")
+        try Checkpoint(model: trainer.model, tokenizer: tokenizer, training: TrainingState(trainer, corpus: "c", ids: ids)).save(to: directory)
+        let loaded = try Checkpoint.load(from: directory)
+        #expect(loaded.model.config == config)
+        #expect(!loaded.model.config.isGPT2)
+        let window = Array(ids.prefix(8))
+        #expect(loaded.model.forward(window, windowLength: 8).logits == trainer.model.forward(window, windowLength: 8).logits)
+        let state = try #require(loaded.training)
+        #expect(state.optimizer.settings.method == .sgd && state.optimizer.settings.momentum == 0.7)
+        let json = try String(contentsOf: directory.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(json.contains("\"model_type\" : \"tinygpt\"") && json.contains("\"tinygpt_mask\" : false"))
+    }
+}

@@ -84,6 +84,20 @@ func lossLines(_ stdout: String) -> [String] {
             (["bench", "--kernel", "--shapes", "64x0x64"], 2, "--shapes takes NxKxM items"),
             (["bench", "--kernel", "--shapes", "64x64"], 2, "--shapes takes NxKxM items"),
             (["bench", "--shapes", "64x64x64"], 2, "--shapes goes with --kernel"),
+            (["train", "--positions", "nowhere"], 2, "--positions takes one of learned, sinusoidal, none"),
+            (["train", "--optimizer", "adam"], 2, "--optimizer takes one of adamw, sgd"),
+            (["train", "--optimizer", "sgd", "--momentum", "1.5"], 2, "--momentum must be between"),
+            (["train", "--momentum", "0.5"], 2, "--momentum goes with --optimizer sgd"),
+            (["train", "--no-mask", "yes"], 2, "unexpected argument"),
+            (["compare", "--a", "--bogus 1"], 2, "unknown flag --bogus"),
+            (["compare", "--b", "--lr abc"], 2, "--lr takes a number"),
+            (["compare", "--a", "--prompt \"the dog"], 2, "a quote is not closed"),
+            (["compare", "--a", "--save x"], 2, "cannot hold --save"),
+            (["explore"], 2, "gpt explore needs a question"),
+            (["explore", "riddle"], 2, "has no question 'riddle'"),
+            (["explore", "analogy", "a", "b"], 2, "takes A B C"),
+            (["explore", "neighbours", "dog", "--checkpoint", "nowhere"], 1, "nowhere"),
+            (["attention", "--checkpoint", "nowhere"], 1, "nowhere"),
           ])
     func badInput(arguments: [String], status: Int32, message: String) throws {
         let folder = try scratch([
@@ -238,5 +252,66 @@ func lossLines(_ stdout: String) -> [String] {
         #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.hasPrefix("gpt: ") && run.stderr.contains(message),
                 "\(arguments): \(run.stderr)")
         #expect(run.stdout.isEmpty, "\(arguments): \(run.stdout)")
+    }
+
+    @Test("--help of train and compare lists every exercise switch with its default")
+    func helpListsTheSwitches() throws {
+        for command in ["train", "compare", "trace"] {
+            let help = try runGPT([command, "--help"])
+            for flag in ["--no-mask", "--no-scale", "--no-residual", "--no-layernorm", "--positions VALUE"] {
+                #expect(help.stdout.contains(flag), "\(command) --help lacks \(flag)")
+            }
+            if command != "trace" { #expect(help.stdout.contains("--optimizer VALUE") && help.stdout.contains("(default: adamw)")) }
+        }
+    }
+
+    @Test("gpt compare: one table of both curves, a sample from each, and compare.svg that parses as XML and carries both labels")
+    func compareTwoRuns() throws {
+        let folder = try scratch(["corpus.txt": Data(try String(contentsOf: Repository.url("corpus.txt"), encoding: .utf8).utf8)])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runGPT(["compare", "--a", "--no-mask", "--b", "", "--steps", "4", "--tokens", "3"] + tinyTraining, in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("A: --no-mask") && run.stdout.contains("step     A loss   B loss"))
+        #expect(run.stdout.contains("sample A") && run.stdout.contains("sample B"))
+        let texts = try svgTexts(folder.appendingPathComponent("out/compare.svg"))
+        for label in ["A train", "A held-out", "B train", "B held-out"] { #expect(texts.contains(label), "\(label) in \(texts)") }
+    }
+
+    @Test("a trained model explored: neighbours, analogy, direction (dot products and cosines) and context as lines and as JSON; attention.svg with every head and the prompt's tokens")
+    func exploreAndAttention() throws {
+        let folder = try scratch(["corpus.txt": smallCorpus])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try runGPT(["train", "--steps", "6", "--save", "model"] + tinyTraining, in: folder)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let neighbours = try runGPT(["explore", "neighbours", "dog", "--checkpoint", "model", "--count", "3", "--json"], in: folder)
+        let object = try JSONSerialization.jsonObject(with: Data(neighbours.stdout.utf8)) as? [String: Any]
+        let answers = try #require(object?["answers"] as? [[String: Any]])
+        #expect(answers.count == 3 && answers.allSatisfy { $0["word"] as? String != "dog" })
+        let cosines = answers.compactMap { $0["cosine"] as? Double }
+        #expect(cosines == cosines.sorted(by: >), "best first")
+        let direction = try runGPT(["explore", "direction", "dog", "cat", "--project", "cat dog zebra", "--checkpoint", "model"], in: folder)
+        #expect(direction.status == 0 && direction.stdout.contains("dot product") && direction.stdout.contains("cosine"))
+        #expect(direction.stderr.contains("'zebra' is not in the vocabulary"))
+        let context = try runGPT(["explore", "context", "dog", "--in", "the dog is cute .", "--in", "i drink the dog .",
+                                  "--in", "the cat is cute .", "--checkpoint", "model"], in: folder)
+        #expect(context.status == 0 && context.stdout.contains("layer 0") && context.stdout.contains("layer 1"))
+        #expect(context.stderr.contains("'dog' is not in \"the cat is cute .\""))
+        let attention = try runGPT(["attention", "--checkpoint", "model", "--prompt", "the dog is cute", "--out", "pictures"], in: folder)
+        #expect(attention.status == 0, "\(attention.stderr)")
+        let texts = try svgTexts(folder.appendingPathComponent("pictures/attention.svg"))
+        for label in ["layer 1 · head 0", "layer 1 · head 1", "dog", "cute"] { #expect(texts.contains(label), "\(label)") }
+    }
+
+    @Test("the demo writes embeddings.svg (before and after, the notes' pairs labelled) and attention.svg beside loss.svg")
+    func demoPictures() throws {
+        let folder = try scratch(["corpus.txt": Data(try String(contentsOf: Repository.url("corpus.txt"), encoding: .utf8).utf8)])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runGPT(["demo", "--steps", "3", "--tokens", "2"] + tinyTraining, in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        let texts = try svgTexts(folder.appendingPathComponent("out/embeddings.svg"))
+        for label in ["step 0: random rows", "after 3 steps", "dog", "cat", "aunt", "uncle", "ghg", "greenhouse"] {
+            #expect(texts.contains(label), "\(label)")
+        }
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/attention.svg").path))
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import TinyGPT
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 // Shared by the tests: where the repository is, the PyTorch fixtures, and comparisons.
 
@@ -145,4 +148,49 @@ func expectClose(_ numeric: [Float], _ analytic: [Float], _ what: String, source
     for (i, (n, a)) in zip(numeric, analytic).enumerated() where !close(n, a) {
         Issue.record("\(what)[\(i)]: numeric \(n), analytic \(a)", sourceLocation: sourceLocation)
     }
+}
+
+// MARK: The exercises' switches (docs/exercises.md)
+// A switch's effect on training, checked in the direction the workbook claims.
+
+/// The mean training loss of the last 10 of `steps` steps of a fresh model of `config` trained on
+/// `ids` (batches of 8 windows, warm-up 5 steps, cosine to a tenth of `learningRate`).
+func lossAfterTraining(_ config: Configuration, ids: [Int], steps: Int, learningRate: Float = 6e-3, seed: UInt64 = 1,
+                       method: OptimizerMethod = .adamw) throws -> Float {
+    var random = RandomGenerator(seed: seed)
+    let model = try GPT(config: config, random: &random)
+    var settings = OptimizerSettings()
+    (settings.totalSteps, settings.warmupSteps, settings.method) = (steps, 5, method)
+    (settings.learningRate, settings.minLearningRate) = (learningRate, learningRate / 10)
+    let dataset = try TextDataset(ids: ids, windowLength: config.context, heldOutFraction: 0)
+    var trainer = Trainer(model: model, dataset: dataset, batchSize: 8, settings: settings, random: random)
+    try trainer.run(through: steps, cadence: Cadence(evaluateEvery: steps))
+    return trainer.history.suffix(10).map(\.loss).reduce(0, +) / 10
+}
+
+/// The demo's corpus as word IDs, and its vocabulary size.
+func demoCorpusIDs() throws -> (ids: [Int], vocabulary: Int) {
+    let text = try String(contentsOf: Repository.url("corpus.txt"), encoding: .utf8)
+    let tokenizer = WordTokenizer(corpus: text)
+    return (tokenizer.encode(text).ids, tokenizer.count)
+}
+
+// MARK: Pictures
+
+/// The text of every <text> element of an SVG file, after parsing it as XML (a parse error throws).
+func svgTexts(_ url: URL) throws -> [String] {
+    final class Collector: NSObject, XMLParserDelegate {
+        var texts: [String] = [], current: String? = nil
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) { if name == "text" { current = "" } }
+        func parser(_ parser: XMLParser, foundCharacters string: String) { current? += string }
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            if name == "text", let text = current { texts.append(text) }
+            current = nil
+        }
+    }
+    let parser = XMLParser(data: try Data(contentsOf: url)), collector = Collector()
+    parser.delegate = collector
+    guard parser.parse() else { throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(url.path) is not XML"]) }
+    return collector.texts
 }
