@@ -35,6 +35,27 @@ public struct OptimizerSettings: Equatable, Sendable {
 
     public init() {}
 
+    /// Throws a TinyGPTError naming the flag (and trainer_state.json's key) of the first value out
+    /// of range: the same check for a value given as a flag and one read from a file.
+    public func validate() throws {
+        func require(_ value: Float, in range: ClosedRange<Float>, _ flag: String, _ key: String) throws {
+            guard value.isFinite && range.contains(value) else {
+                throw TinyGPTError(.configuration, "--\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value) (trainer_state.json: \(key))")
+            }
+        }
+        try require(learningRate, in: 1e-8...10, "lr", "learning_rate")
+        try require(minLearningRate, in: 0...learningRate, "min-lr", "min_learning_rate")
+        try require(weightDecay, in: 0...10, "weight-decay", "weight_decay")
+        try require(clip, in: 1e-6...1e6, "clip", "clip")
+        try require(beta1, in: 0...0.9999, "beta1", "beta1")
+        try require(beta2, in: 0...0.9999, "beta2", "beta2")
+        try require(epsilon, in: 1e-12...1, "eps", "epsilon")
+        try require(momentum, in: 0...0.999, "momentum", "momentum")
+        guard warmupSteps >= 0, totalSteps >= 1 else {
+            throw TinyGPTError(.configuration, "--warmup must be at least 0 and --steps at least 1, got \(warmupSteps) and \(totalSteps) (trainer_state.json: warmup_steps, total_steps)")
+        }
+    }
+
     /// η for step s (from 0): warm-up over the first steps, then cosine to the floor.
     public func learningRate(step s: Int) -> Float {
         if s < warmupSteps { return learningRate * Float(s + 1) / Float(warmupSteps) }

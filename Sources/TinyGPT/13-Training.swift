@@ -44,34 +44,34 @@ public struct TextDataset: Sendable {
     /// The lowest mean loss any model could reach on random training windows: at position t a
     /// window has seen only its own t + 1 tokens, and where those same tokens are followed by
     /// different words elsewhere in the text, no model can know which. For each t, group every
-    /// window by its first t + 1 tokens and add the entropy of what follows (in nats).
-    public func lossFloor() -> Double {
+    /// window by its first t + 1 tokens (a running hash of them, so each t costs one pass) and add
+    /// the entropy of what follows: n·H(next | context) = n log n − Σ c log c over the followers' counts.
+    /// Nil on a corpus too large to memorise (over `limit` window positions), where it says nothing.
+    public func lossFloor(limit: Int = 4_000_000) -> Double? {
         let T = windowLength, starts = train.count - T
         guard starts > 0 else { return 0 }
+        guard starts * T <= limit else { return nil }
+        struct Follower: Hashable { let context: UInt64, next: Int }
+        var hashes = [UInt64](repeating: 0xCBF2_9CE4_8422_2325, count: starts)    // FNV-1a of train[start ... start + t]
         var total = 0.0
+        func nLogN(_ n: Int) -> Double { Double(n) * log(Double(n)) }
         for t in 0..<T {
-            var followers: [ArraySlice<Int>: [Int: Int]] = [:]            // context → next token → count
+            var contexts: [UInt64: Int] = [:], followers: [Follower: Int] = [:]
             for start in 0..<starts {
-                followers[train[start ... start + t], default: [:]][train[start + t + 1], default: 0] += 1
+                hashes[start] = (hashes[start] ^ UInt64(truncatingIfNeeded: train[start + t])) &* 0x100_0000_01B3
+                contexts[hashes[start], default: 0] += 1
+                followers[Follower(context: hashes[start], next: train[start + t + 1]), default: 0] += 1
             }
-            for counts in followers.values {
-                let n = Double(counts.values.reduce(0, +))
-                for count in counts.values { total -= Double(count) * log(Double(count) / n) }   // n·H(next | context)
-            }
+            total += contexts.values.reduce(0) { $0 + nLogN($1) } - followers.values.reduce(0) { $0 + nLogN($1) }
         }
         return total / Double(T * starts)
     }
 
-    /// Every window of the held-out part, side by side without overlap (empty if nothing is held out).
-    public func heldOutWindows() -> (ids: [Int], targets: [Int]) {
-        var ids: [Int] = [], targets: [Int] = []
-        var start = 0
-        while start + windowLength + 1 <= heldOut.count {
-            ids += heldOut[start ..< start + windowLength]
-            targets += heldOut[start + 1 ..< start + windowLength + 1]
-            start += windowLength
-        }
-        return (ids, targets)
+    /// The starts of the held-out windows, side by side without overlap: at most `limit` of them,
+    /// evenly spread over the held-out part (empty if nothing is held out).
+    public func heldOutStarts(limit: Int = 256) -> [Int] {
+        let all = Array(stride(from: 0, through: heldOut.count - windowLength - 1, by: windowLength))
+        return all.count <= limit ? all : (0..<limit).map { all[$0 * all.count / limit] }
     }
 }
 
@@ -99,18 +99,57 @@ extension GPT {
 extension GPT {
     /// The mean loss per predicted token over a whole text (nats), and how many tokens were predicted.
     /// Windows of up to T + 1 tokens start at 0, T, 2T, …, so every token after the first is
-    /// predicted once, from up to T tokens before it; the last window may be shorter.
-    public func meanLoss(over ids: [Int]) -> (loss: Double, predicted: Int) {
-        let T = config.context
-        var total = 0.0, predicted = 0
-        for start in stride(from: 0, to: ids.count - 1, by: T) {
-            let end = min(start + T, ids.count - 1)                       // inputs ids[start..<end], targets one later
-            let (logits, _) = forward(Array(ids[start..<end]), windowLength: end - start)
-            let loss = CrossEntropy.forward(logits, targets: Array(ids[start + 1 ... end])).loss
-            total += Double(loss) * Double(end - start)                   // the window's mean, back to a sum
-            predicted += end - start
+    /// predicted once, from up to T tokens before it; the last window may be shorter. Whole windows
+    /// go through the model a batch at a time, as many as keep the logits near 32 MB; `progress`
+    /// hears (windows done, windows in all) after each batch.
+    public func meanLoss(over ids: [Int], progress: (Int, Int) -> Void = { _, _ in }) -> (loss: Double, predicted: Int) {
+        let T = config.context, starts = Array(stride(from: 0, to: ids.count - 1, by: T))
+        let perBatch = max(1, min(64, 8_000_000 / (T * config.vocabularySize)))
+        var total = 0.0, predicted = 0, done = 0
+        while done < starts.count {
+            let end = min(starts[done] + T, ids.count - 1), length = end - starts[done]      // a short last window goes alone
+            let batch = length < T ? [starts[done]] : Array(starts[done ..< min(done + perBatch, starts.count)]).filter { $0 + T < ids.count }
+            let inputs = batch.flatMap { ids[$0 ..< $0 + length] }, targets = batch.flatMap { ids[$0 + 1 ... $0 + length] }
+            let (logits, _) = forward(inputs, windowLength: length)
+            let loss = CrossEntropy.forward(logits, targets: targets).loss
+            total += Double(loss) * Double(inputs.count)                          // the batch's mean, back to a sum
+            predicted += inputs.count
+            done += batch.count
+            progress(done, starts.count)
         }
         return (predicted > 0 ? total / Double(predicted) : 0, predicted)
+    }
+}
+
+// MARK: What a run needs in memory
+
+/// An estimate, in bytes, of what training a model of `config` on B windows at a time holds at
+/// once: the parameters, AdamW's two moments (chapter 12), one gradient per shard and one matrix's
+/// worth of temporaries per parameter (adding the shards' gradients, clipping); and what the
+/// forward pass saves for backward (chapter 11), per token of the batch: each block's normalised
+/// rows, [Q | K | V] (3C), the H attention weights over T keys, the concatenated heads, the 4C
+/// expanded and 4C activated features, the residual stream, about 20C + 2·H·T numbers with
+/// backward's largest temporaries; and the logits, their probabilities and their gradient (3V).
+public struct MemoryEstimate: Sendable {
+    public let weights: Double             // θ, m, v, the gradients and their temporaries
+    public let activations: Double
+    public var total: Double { weights + activations }
+
+    public init(config: Configuration, batch: Int, shards: Int = 1) {
+        let (V, T, C, L, H) = (Double(config.vocabularySize), Double(config.context), Double(config.width),
+                               Double(config.layers), Double(config.heads))
+        let parameters = V * C * (config.tied ? 1 : 2) + T * C + L * (12 * C * C + 13 * C) + 2 * C
+        weights = 4 * parameters * Double(4 + max(1, shards))
+        activations = 4 * Double(batch) * T * (L * (20 * C + 2 * H * T) + 3 * V + 4 * C)
+    }
+
+    /// Throws, before any work, if the estimate is more than `limit` bytes (the machine's memory).
+    public func check(limit: Double) throws {
+        guard total > limit else { return }
+        func gb(_ bytes: Double) -> String { String(format: "%.1f GB", bytes / 1e9) }
+        throw TinyGPTError(.configuration, "training this needs about \(gb(total)) (\(gb(weights)) for the parameters, their gradients "
+                           + "and AdamW's moments, \(gb(activations)) saved for backward) but \(gb(limit)) is all there is: "
+                           + "lower --batch, --context, --width or --layers")
     }
 }
 
@@ -177,18 +216,26 @@ public struct Trainer: Sendable {
         let (ids, targets) = dataset.batch(windows: batchSize, random: &random)
         let (loss, gradient) = model.lossAndGradient(ids: ids, targets: targets, windowLength: dataset.windowLength, shards: shards)
         guard loss.isFinite else {
-            throw TinyGPTError(.training, "the loss became \(loss) at step \(optimizer.step + 1): training diverged; lower --lr or raise --warmup")
+            throw TinyGPTError(.training, "the loss became \(loss) at step \(optimizer.step + 1): training diverged; lower --lr, raise --warmup or lower --clip")
         }
         let (norm, eta) = optimizer.update(&model, gradient: gradient)
         history.append(LossPoint(step: optimizer.step, loss: loss))
         return StepReport(step: optimizer.step, loss: loss, learningRate: eta, gradientNorm: norm)
     }
 
-    /// Mean loss over every held-out window (nil if nothing is held out). No update.
+    /// Mean loss over the held-out windows (nil if nothing is held out): at most 256 of them, spread
+    /// over the held-out part, B at a time, so memory and time stay those of a few training steps.
     public func heldOutLoss() -> Float? {
-        let (ids, targets) = dataset.heldOutWindows()
-        guard !ids.isEmpty else { return nil }
-        return CrossEntropy.forward(model.forward(ids, windowLength: dataset.windowLength).logits, targets: targets).loss
+        let starts = dataset.heldOutStarts(), T = dataset.windowLength
+        guard !starts.isEmpty else { return nil }
+        var total = 0.0
+        for first in stride(from: 0, to: starts.count, by: batchSize) {
+            let batch = starts[first ..< min(first + batchSize, starts.count)]
+            let ids = batch.flatMap { dataset.heldOut[$0 ..< $0 + T] }, targets = batch.flatMap { dataset.heldOut[$0 + 1 ... $0 + T] }
+            let loss = CrossEntropy.forward(model.forward(ids, windowLength: T).logits, targets: targets).loss
+            total += Double(loss) * Double(batch.count)                      // the batch's mean, back to a sum
+        }
+        return Float(total / Double(starts.count))
     }
 
     /// The loop: steps until `lastStep` (at most the schedule's end), measures the held-out loss and

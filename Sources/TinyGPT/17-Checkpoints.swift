@@ -167,6 +167,9 @@ extension GPT {
             guard tensor.shape == shape else {
                 throw fail("\(GPT.fileName(parameter.name)) has shape \(tensor.shape) but config.json needs \(shape)")
             }
+            guard tensor.values.allSatisfy(\.isFinite) else {
+                throw fail("\(GPT.fileName(parameter.name)) holds NaN or infinite numbers: the run that saved it had diverged; use an earlier checkpoint")
+            }
             self[keyPath: parameter.path] = Matrix(rows: matrix.rows, cols: matrix.cols, values: tensor.values)
         }
         if config.tied, let head = take("lm_head.weight"), head.values != tokenEmbedding.weight.values {
@@ -311,6 +314,7 @@ extension TrainingState {
             throw TinyGPTError(file: json.file, message: "optimizer must be adamw or sgd")
         }
         settings.method = method
+        do { try settings.validate() } catch let error as TinyGPTError { throw TinyGPTError(file: json.file, message: error.description) }
         guard let state = UInt64(try json.string("random_state")), let fingerprint = UInt64(try json.string("corpus_fingerprint")) else {
             throw TinyGPTError(file: json.file, message: "random_state and corpus_fingerprint must be whole numbers written as strings")
         }
@@ -390,7 +394,8 @@ public struct Checkpoint: Sendable {
     /// Writes the directory whole or not at all: every file goes into a fresh sibling directory,
     /// which then takes the place of `directory` in one atomic step. An interrupted save leaves
     /// the previous checkpoint as it was. Refuses to replace a directory that is not a checkpoint.
-    public func save(to directory: URL) throws {
+    public func save(to given: URL) throws {
+        let directory = given.resolvingSymlinksInPath()                    // through a link, into its target
         let files = FileManager.default, path = directory.path
         let exists = try Checkpoint.mayBeReplaced(directory)
         let (kind, tokenizerFiles) = Checkpoint.tokenizerFiles(tokenizer)
@@ -401,8 +406,11 @@ public struct Checkpoint: Sendable {
             contents["optimizer.safetensors"] = Safetensors.encode(training.moments)
             contents["trainer_state.json"] = try? JSONSerialization.data(withJSONObject: training.json(), options: [.prettyPrinted, .sortedKeys])
         }
-        let parent = directory.deletingLastPathComponent()
-        let temporary = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(UUID().uuidString)")
+        let parent = directory.deletingLastPathComponent(), prefix = ".\(directory.lastPathComponent).saving-"
+        for stale in (try? files.contentsOfDirectory(atPath: parent.path)) ?? [] where stale.hasPrefix(prefix) {
+            try? files.removeItem(at: parent.appendingPathComponent(stale))    // left by a save that was interrupted
+        }
+        let temporary = parent.appendingPathComponent(prefix + UUID().uuidString)
         do {
             try files.createDirectory(at: temporary, withIntermediateDirectories: true)
             for (name, data) in contents { try data.write(to: temporary.appendingPathComponent(name)) }
@@ -482,6 +490,35 @@ public struct Checkpoint: Sendable {
 // The one atomic step: swap two directories' names (Linux renameat2 with RENAME_EXCHANGE, macOS
 // renamex_np with RENAME_SWAP). Where neither exists, two renames, with a moment between them.
 #if os(Linux)
+/// A claim on a checkpoint directory for as long as a run may save into it: `.NAME.lock` beside it
+/// holds the claiming process's ID. A second run that wants the same directory is refused while
+/// that process lives; a lock whose process has died is taken over.
+public final class CheckpointLock: Sendable {
+    public let file: URL
+
+    public init(_ directory: URL) throws {
+        let resolved = directory.resolvingSymlinksInPath()
+        file = resolved.deletingLastPathComponent().appendingPathComponent(".\(resolved.lastPathComponent).lock")
+        for _ in 0..<2 {
+            let descriptor = open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            if descriptor >= 0 {
+                let pid = Data("\(getpid())\n".utf8)
+                _ = pid.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                close(descriptor)
+                return
+            }
+            guard errno == EEXIST else { return }                          // no lock possible there: saving will say why
+            let owner = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let owner, owner != getpid(), kill(owner, 0) == 0 || errno == EPERM {
+                throw TinyGPTError(file: resolved.path, message: "another run (process \(owner)) is saving here now: wait for it, or choose another directory")
+            }
+            try? FileManager.default.removeItem(at: file)                  // its process is gone: take it over
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: file) }
+}
+
 @_silgen_name("renameat2") private func renameat2(_ oldDirectory: Int32, _ old: UnsafePointer<CChar>, _ newDirectory: Int32,
                                                   _ new: UnsafePointer<CChar>, _ flags: UInt32) -> Int32
 #elseif canImport(Darwin)

@@ -55,6 +55,7 @@ func sample(_ flags: Flags) throws {
 func evaluate(_ flags: Flags) throws {
     guard flags.isSet("text") else { throw CommandLineError.usage("gpt eval needs --text FILE: the text to measure the model on") }
     try useThreads(flags)
+    if flags.isSet("logits") { try Output.checkWritable(flags.string("logits"), flag: "--logits", isFolder: false) }
     let path = flags.string("text")
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let encoding = checkpoint.tokenizer.encode(try readCorpus(path))
@@ -62,7 +63,10 @@ func evaluate(_ flags: Flags) throws {
     if !encoding.unknown.isEmpty {
         Output.note("\(encoding.unknown.count) pieces of \(path) are not in the vocabulary and count as \(unknownPiece)")
     }
-    let (loss, predicted) = checkpoint.model.meanLoss(over: encoding.ids)
+    let (loss, predicted) = checkpoint.model.meanLoss(over: encoding.ids) { done, all in
+        Output.progress("eval     \(grouped(done)) of \(grouped(all)) windows")
+    }
+    Output.endProgress()
     Output.line("loss \(fixed(loss, 4)) nats per token, perplexity \(fixed(exp(loss), 2)) (\(grouped(predicted)) tokens of \(path) predicted)")
     if flags.isSet("logits") {
         let ids = Array(encoding.ids.prefix(checkpoint.model.config.context))

@@ -81,7 +81,7 @@ struct Flags {
         return value
     }
 
-    func number(_ name: String, in range: ClosedRange<Float>) throws -> Float {
+    func number(_ name: String, in range: ClosedRange<Float> = -Float.greatestFiniteMagnitude...Float.greatestFiniteMagnitude) throws -> Float {
         let text = string(name)
         guard let value = Float(text), value.isFinite else { throw CommandLineError.usage("--\(name) takes a number, got '\(text)'") }
         guard range.contains(value) else {

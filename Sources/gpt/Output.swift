@@ -33,14 +33,47 @@ enum Output {
     }
 
     /// Writes through a temporary file and a rename: a reader sees the old file or the whole new one.
+    /// Through a symbolic link it writes the link's target; it never replaces what is not a regular file.
     static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
+        let url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+        try checkWritable(url.path, flag: "cannot write", isFolder: false, status: 1)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
             throw CommandLineError.failure("cannot write \(path): \(error.localizedDescription)")
         }
+    }
+
+    /// Before any work: one line saying why `path` (a folder to write into, or a file) could not be
+    /// written later. It creates nothing. `flag` opens the message ("--out", "--logits").
+    static func checkWritable(_ path: String, flag: String, isFolder: Bool, status: Int32 = 2) throws {
+        func refuse(_ why: String) -> CommandLineError { CommandLineError(description: "\(flag) \(path): \(why)", status: status) }
+        let files = FileManager.default, resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: resolved.path, isDirectory: &isDirectory) {
+            let type = (try? files.attributesOfItem(atPath: resolved.path))?[.type] as? FileAttributeType
+            if isFolder && !isDirectory.boolValue { throw refuse("is a file, not a folder: give a folder") }
+            if !isFolder && type != .typeRegular { throw refuse("is not a regular file (a folder or a device): give a file's path") }
+            guard isFolder ? canCreate(in: resolved) : files.isWritableFile(atPath: resolved.path) else {
+                throw refuse("cannot be written by this user")
+            }
+            return
+        }
+        var ancestor = resolved.deletingLastPathComponent()
+        while !files.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) { ancestor = ancestor.deletingLastPathComponent() }
+        guard isDirectory.boolValue, canCreate(in: ancestor) else {
+            throw refuse("cannot be made: \(ancestor.path) is not a folder this user can write in")
+        }
+    }
+
+    /// Whether a file can be made in `folder`: by making one and removing it (permissions alone do
+    /// not tell, e.g. for root on a read-only or virtual file system).
+    private static func canCreate(in folder: URL) -> Bool {
+        let probe = folder.appendingPathComponent(".gpt-probe-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: probe.path, contents: nil) else { return false }
+        try? FileManager.default.removeItem(at: probe)
+        return true
     }
 }
 

@@ -14,6 +14,7 @@ let attentionFlags: [FlagSpec] = [
 /// gpt attention: one forward pass of a saved model on the prompt, every head's weights drawn.
 func attentionCommand(_ flags: Flags) throws {
     try useThreads(flags)
+    try Output.checkWritable(flags.string("out"), flag: "--out", isFolder: true)
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let ids = try promptIDs(flags.string("prompt"), checkpoint.tokenizer)
     let path = (flags.string("out") as NSString).appendingPathComponent("attention.svg")

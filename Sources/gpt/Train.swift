@@ -65,18 +65,22 @@ struct Run {
     let savedTotalSteps: Int           // the schedule's length before this run (resuming) or now (fresh)
 }
 
+/// What a run may use: the machine's memory, less a tenth for everything else.
+let memoryLimit = 0.9 * Double(ProcessInfo.processInfo.physicalMemory)
+
 /// AdamW's settings and the schedule from the flags (chapter 12).
 func optimizerSettings(_ flags: Flags) throws -> OptimizerSettings {
     var settings = OptimizerSettings()
     settings.totalSteps = try flags.integer("steps", atLeast: 1)
-    settings.learningRate = try flags.number("lr", in: 1e-8...10)
-    settings.minLearningRate = min(settings.learningRate, try flags.number("min-lr", in: 0...10))
     settings.warmupSteps = try flags.integer("warmup", atLeast: 0)
-    settings.weightDecay = try flags.number("weight-decay", in: 0...10)
-    settings.clip = try flags.number("clip", in: 1e-6...1e6)
+    settings.learningRate = try flags.number("lr")                   // ranges: OptimizerSettings.validate (chapter 12)
+    settings.minLearningRate = min(settings.learningRate, try flags.number("min-lr"))
+    settings.weightDecay = try flags.number("weight-decay")
+    settings.clip = try flags.number("clip")
     settings.method = try flags.choice("optimizer", as: OptimizerMethod.self)
-    settings.momentum = try flags.number("momentum", in: 0...0.999)
+    settings.momentum = try flags.number("momentum")
     if flags.isSet("momentum") && settings.method != .sgd { throw CommandLineError.usage("--momentum goes with --optimizer sgd (AdamW keeps two running averages of its own, chapter 12)") }
+    try settings.validate()
     return settings
 }
 
@@ -88,6 +92,7 @@ func freshRun(_ flags: Flags) throws -> Run {
     try useThreads(flags)
     let settings = try optimizerSettings(flags)
     let batch = try flags.integer("batch", atLeast: 1), shards = try flags.integer("shards", atLeast: 1)
+    try MemoryEstimate(config: config, batch: batch, shards: shards).check(limit: memoryLimit)
     let dataset = try trainingData(corpus, windowLength: config.context, heldOutFraction: Double(try flags.number("held-out", in: 0...0.9)))
     var random = RandomGenerator(seed: seed)
     let model = try GPT(config: config, random: &random)
@@ -105,6 +110,7 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> Run {
     guard var state = checkpoint.training else {
         throw CommandLineError.failure("\(directory) holds a model but no trainer_state.json, so it cannot resume; sample from it with gpt sample --checkpoint \(directory)")
     }
+    try MemoryEstimate(config: checkpoint.model.config, batch: state.batchSize, shards: state.shards).check(limit: memoryLimit)
     let savedTotalSteps = state.optimizer.settings.totalSteps
     if flags.isSet("steps") { state.optimizer.settings.totalSteps = try flags.integer("steps", atLeast: 1) }
     guard state.optimizer.step < state.optimizer.settings.totalSteps else {
@@ -146,10 +152,13 @@ func trainPlan(_ flags: Flags, _ run: Run, demo: Bool) throws -> TrainPlan {
     let saveEvery = flags.isSet("save-every") ? try flags.integer("save-every", atLeast: 1) : nil
     let lastStep = flags.isSet("stop-at") ? min(try flags.integer("stop-at", atLeast: run.trainer.optimizer.step + 1), settings.totalSteps)
                                           : settings.totalSteps
+    try Output.checkWritable(outFolder, flag: "--out", isFolder: true)
+    try Output.checkWritable((outFolder as NSString).appendingPathComponent("loss.svg"), flag: "--out", isFolder: false)
     if let saveTo {
         do { try Checkpoint.mayBeReplaced(URL(fileURLWithPath: saveTo)) } catch let error as TinyGPTError {
             throw CommandLineError.usage("--save \(error)")
         }
+        try Output.checkWritable(saveTo, flag: "--save", isFolder: true)
     }
     if saveEvery != nil && saveTo == nil { throw CommandLineError.usage("--save-every needs --save DIR: where to save") }
     if lastStep < settings.totalSteps && saveTo == nil {
@@ -166,6 +175,8 @@ func trainPlan(_ flags: Flags, _ run: Run, demo: Bool) throws -> TrainPlan {
 func train(_ flags: Flags, demo: Bool) throws {
     var run = try flags.isSet("resume") ? resumedRun(flags, from: flags.string("resume")) : freshRun(flags)
     let plan = try trainPlan(flags, run, demo: demo)
+    let lock = try plan.saveTo.map { try CheckpointLock(URL(fileURLWithPath: $0)) }   // held until train returns
+    defer { withExtendedLifetime(lock) {} }
     printHeader(run, flags, demo: demo)
     let untrained = run.trainer.model.tokenEmbedding.weight            // for the demo's before/after picture
     var last: TrainingProgress? = nil
@@ -174,7 +185,8 @@ func train(_ flags: Flags, demo: Bool) throws {
         printProgress(progress, trainer)
         last = progress
     }
-    printSummary(run, last)
+    let floor = run.trainer.dataset.lossFloor()
+    printSummary(run, last, floor: floor)
     let paused = plan.lastStep < run.trainer.optimizer.settings.totalSteps
     if paused {
         Output.line("paused   after step \(plan.lastStep) of \(run.trainer.optimizer.settings.totalSteps): continue with gpt train --resume \(plan.saveTo ?? "DIR")")
@@ -182,7 +194,7 @@ func train(_ flags: Flags, demo: Bool) throws {
         try printSamples(run, plan, flags)
         if demo, let tokenizer = run.corpus.tokenizer as? WordTokenizer { explore(run.trainer.model.tokenEmbedding.weight, tokenizer) }
     }
-    try writeFiles(run, plan, paused: paused)
+    try writeFiles(run, plan, paused: paused, floor: floor)
     if demo && !paused { try writePictures(run, plan, untrained: untrained) }
 }
 
@@ -240,15 +252,19 @@ func printProgress(_ progress: TrainingProgress, _ trainer: Trainer) {
 }
 
 /// After the steps: how long they took, the curve, and the floor under the loss.
-func printSummary(_ run: Run, _ last: TrainingProgress?) {
+func printSummary(_ run: Run, _ last: TrainingProgress?, floor: Double?) {
     let final = run.trainer.history.suffix(20).map(\.loss)
     if let last {
         Output.line("trained  \(last.stepsThisRun) steps in \(fixed(last.seconds, 1)) s (\(grouped(Int(last.tokensPerSecond))) tokens/s); "
                     + "final train loss \(fixed(final.reduce(0, +) / Float(final.count), 4)) (mean of the last \(final.count) steps)")
     }
     Output.line("curve    " + sparkline(run.trainer.history.map(\.loss)) + "  (log scale, step 1 → \(run.trainer.optimizer.step))")
-    Output.line("floor    \(fixed(run.trainer.dataset.lossFloor(), 4)): the least any model can reach here, because a window's first "
-                + "tokens cannot see where in the text they are (chapter 13)")
+    if let floor {
+        Output.line("floor    \(fixed(floor, 4)): the least any model can reach here, because a window's first "
+                    + "tokens cannot see where in the text they are (chapter 13)")
+    } else {
+        Output.line("floor    not computed: a corpus this long cannot be learned by heart, so the floor says nothing here (chapter 13)")
+    }
 }
 
 /// Continuations of --prompt, or in the demo of each of the notes' prompts, greedy and drawn.
@@ -282,12 +298,12 @@ func printSamples(_ run: Run, _ plan: TrainPlan, _ flags: Flags) throws {
 }
 
 /// loss.svg, then the checkpoint (when there is somewhere to save it).
-func writeFiles(_ run: Run, _ plan: TrainPlan, paused: Bool) throws {
+func writeFiles(_ run: Run, _ plan: TrainPlan, paused: Bool, floor: Double?) throws {
     let trainer = run.trainer, config = trainer.model.config
     let chartPath = (plan.outFolder as NSString).appendingPathComponent("loss.svg")
     let chart = LossChart(train: trainer.history, heldOut: trainer.heldOutHistory,
                           title: "TinyGPT learning \((run.corpus.path as NSString).lastPathComponent)",
-                          subtitle: describe(config) + "; \(trainer.batchSize) windows per step", floor: Float(trainer.dataset.lossFloor()))
+                          subtitle: describe(config) + "; \(trainer.batchSize) windows per step", floor: floor.map(Float.init))
     try Output.write(chart.svg(), to: chartPath)
     Output.line("wrote    \(chartPath) (train and held-out loss against step)")
     guard let saveTo = plan.saveTo else { return }
