@@ -220,3 +220,25 @@ extension AdamWTests {
         #expect(sgdSlow > adamW + 0.5, "sgd at 6e-3 \(sgdSlow), AdamW \(adamW)")
     }
 }
+
+extension AdamWTests {
+    @Test("validate names the flag and trainer_state.json's key of a value out of range, and passes the defaults",
+          arguments: [("lr", Float(-1)), ("lr", .nan), ("min-lr", -0.5), ("clip", 0), ("eps", 0), ("momentum", 1.5), ("weight-decay", 20)])
+    func settingsOutOfRange(flag: String, value: Float) {
+        var settings = OptimizerSettings()
+        try? settings.validate()
+        switch flag {
+        case "lr": settings.learningRate = value
+        case "min-lr": settings.minLearningRate = value
+        case "clip": settings.clip = value
+        case "eps": settings.epsilon = value
+        case "momentum": settings.momentum = value
+        default: settings.weightDecay = value
+        }
+        #expect(throws: TinyGPTError.self) { try settings.validate() }
+        do { try settings.validate() } catch let error as TinyGPTError {
+            #expect(error.description.hasPrefix("--\(flag) must be between") && error.description.contains("trainer_state.json"))
+        } catch { Issue.record("\(error)") }
+        #expect(throws: Never.self) { try OptimizerSettings().validate() }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TinyGPT
 
@@ -106,4 +107,80 @@ func tinyTrainer(seed: UInt64 = 1) throws -> Trainer {
         #expect(zip(ids, targets).allSatisfy { $1 == $0 + 1 })
         #expect(throws: TinyGPTError.self) { _ = try TextDataset(ids: [1, 2, 3], windowLength: 5) }
     }
+}
+
+// MARK: Real sizes: the floor, bounded evaluation, the memory estimate
+extension TrainingTests {
+    /// The floor by its definition: for each t, group windows by their first t + 1 tokens (exact
+    /// slices) and add n·H(next | context).
+    static func bruteForceFloor(_ train: [Int], T: Int) -> Double {
+        let starts = train.count - T
+        var total = 0.0
+        for t in 0..<T {
+            var followers: [ArraySlice<Int>: [Int: Int]] = [:]
+            for start in 0..<starts { followers[train[start ... start + t], default: [:]][train[start + t + 1], default: 0] += 1 }
+            for counts in followers.values {
+                let n = Double(counts.values.reduce(0, +))
+                for c in counts.values { total -= Double(c) * log(Double(c) / n) }
+            }
+        }
+        return total / Double(T * starts)
+    }
+
+    @Test("the loss floor in one pass per position equals its definition (1e-9) on random and repetitive texts; past the limit it is not computed (nil)")
+    func lossFloorIsItsDefinition() throws {
+        let texts = [randomIDs(400, vocabulary: 5, seed: 1), Array(repeating: [1, 2, 3, 1, 2, 4], count: 30).flatMap { $0 }]
+        for ids in texts {
+            let dataset = try TextDataset(ids: ids, windowLength: 6, heldOutFraction: 0)
+            let floor = try #require(dataset.lossFloor())
+            #expect(abs(floor - TrainingTests.bruteForceFloor(dataset.train, T: 6)) < 1e-9)
+            #expect(dataset.lossFloor(limit: 100) == nil)
+        }
+    }
+
+    @Test("held-out windows: all of them when few, at most the limit, evenly spread, when many; each a whole window inside the held-out part")
+    func heldOutStartsAreBounded() throws {
+        let dataset = try TextDataset(ids: Array(0..<10_000), windowLength: 8, heldOutFraction: 0.5)
+        let all = dataset.heldOutStarts(limit: 10_000), some = dataset.heldOutStarts(limit: 16)
+        #expect(all.count == (5_000 - 1) / 8 && all.first == 0)
+        #expect(some.count == 16 && Set(some).isSubset(of: Set(all)) && some == some.sorted())
+        #expect(some.last! > all[all.count * 3 / 4])                           // spread to the end, not the first 16
+        #expect(all.allSatisfy { $0 + 8 < dataset.heldOut.count })
+    }
+
+    @Test("meanLoss in batches of whole windows equals the window-by-window mean (1e-6), short last window included")
+    func meanLossInBatches() throws {
+        let model = try tinyModel(seed: 2)
+        let ids = randomIDs(8 * 7 + 3, vocabulary: 13, seed: 4)
+        var total = 0.0, predicted = 0
+        for start in stride(from: 0, to: ids.count - 1, by: 8) {
+            let end = min(start + 8, ids.count - 1)
+            let logits = model.forward(Array(ids[start..<end]), windowLength: end - start).logits
+            total += Double(CrossEntropy.forward(logits, targets: Array(ids[start + 1 ... end])).loss) * Double(end - start)
+            predicted += end - start
+        }
+        var reports: [(Int, Int)] = []
+        let (loss, count) = model.meanLoss(over: ids) { reports.append(($0, $1)) }
+        #expect(count == predicted && abs(loss - total / Double(predicted)) < 1e-6)
+        #expect(reports.last! == (8, 8))
+    }
+
+    @Test("the memory estimate: 4 bytes × ((4 + shards)·parameters + B·T·(L·(20C + 2HT) + 3V + 4C)) exactly; check refuses above the limit with one line naming what to lower, and passes below it")
+    func memoryEstimate() throws {
+        let config = Configuration(vocabularySize: 10, context: 4, width: 8, layers: 1, heads: 2)
+        var random = RandomGenerator(seed: 1)
+        let parameters = Double(try GPT(config: config, random: &random).parameterCount)     // V·C + T·C + L(12C² + 13C) + 2C
+        let perToken: Double = 20 * 8 + 2 * 2 * 4 + 3 * 10 + 4 * 8                              // L = 1
+        let estimate = MemoryEstimate(config: config, batch: 3, shards: 2)
+        #expect(estimate.weights == 4 * parameters * 6)
+        #expect(estimate.activations == 4 * 3 * 4 * perToken)
+        try estimate.check(limit: estimate.total)
+        do {
+            try MemoryEstimate(config: config, batch: 100_000).check(limit: 1e8)
+            Issue.record("a batch of 100,000 (381 MB) passed a 100 MB limit")
+        } catch let error as TinyGPTError {
+            #expect(error.kind == .configuration && error.description.contains("lower --batch"))
+        }
+    }
+
 }

@@ -235,6 +235,13 @@ func lossLines(_ stdout: String) -> [String] {
             (["train", "--resume", "model", "--width", "32"], 2, "--width cannot change when resuming"),
             (["train", "--save", "corpus.txt"], 2, "exists and is not a checkpoint"),
             (["eval", "--checkpoint", "model"], 2, "needs --text"),
+            (["sample", "--checkpoint", "nan", "--prompt", "the"], 1, "holds NaN or infinite numbers"),
+            (["eval", "--checkpoint", "nan", "--text", "corpus.txt"], 1, "holds NaN or infinite numbers"),
+            (["train", "--resume", "badlr"], 1, "--lr must be between"),
+            (["train", "--resume", "hugebatch"], 2, "needs about"),
+            (["train"] + tinyTraining + ["--batch", "100000000"], 2, "needs about"),
+            (["train", "--out", "corpus.txt"], 2, "--out corpus.txt: is a file, not a folder"),
+            (["eval", "--checkpoint", "model", "--text", "corpus.txt", "--logits", "model"], 2, "is not a regular file"),
           ])
     func unusable(arguments: [String], status: Int32, message: String) throws {
         let folder = try scratch(["corpus.txt": smallCorpus])
@@ -246,6 +253,18 @@ func lossLines(_ stdout: String) -> [String] {
         try files.copyItem(at: folder.appendingPathComponent("model"), to: folder.appendingPathComponent("swish"))
         let config = folder.appendingPathComponent("swish/config.json")
         try Data(try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "gelu_new", with: "swish").utf8).write(to: config)
+        try files.copyItem(at: folder.appendingPathComponent("model"), to: folder.appendingPathComponent("nan"))
+        var weights = try Data(contentsOf: folder.appendingPathComponent("nan/model.safetensors"))
+        weights.replaceSubrange(weights.count - 4 ..< weights.count, with: [0x00, 0x00, 0xC0, 0x7F])    // the last number: NaN
+        try weights.write(to: folder.appendingPathComponent("nan/model.safetensors"))
+        for (name, key, value) in [("badlr", "learning_rate", "-1"), ("hugebatch", "batch_size", "100000000")] {
+            try files.copyItem(at: folder.appendingPathComponent("model"), to: folder.appendingPathComponent(name))
+            let state = folder.appendingPathComponent("\(name)/trainer_state.json")
+            let text = try String(contentsOf: state, encoding: .utf8)
+            let changed = text.replacingOccurrences(of: "\"\(key)\" : [0-9.e-]+", with: "\"\(key)\" : \(value)", options: .regularExpression)
+            #expect(changed != text)
+            try Data(changed.utf8).write(to: state)
+        }
 
         let run = try runGPT(arguments, in: folder)
         #expect(run.status == status, "\(arguments): exit \(run.status), stderr \(run.stderr)")
@@ -313,5 +332,28 @@ func lossLines(_ stdout: String) -> [String] {
             #expect(texts.contains(label), "\(label)")
         }
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/attention.svg").path))
+    }
+
+    @Test("writes go through a symbolic link to its target and keep the link; a save removes the .saving- folders an interrupted save left; a second run saving the same directory is told so while the first lives")
+    func safeWrites() throws {
+        let folder = try scratch(["corpus.txt": smallCorpus])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = FileManager.default
+        try files.createDirectory(at: folder.appendingPathComponent("real"), withIntermediateDirectories: true)
+        try files.createSymbolicLink(atPath: folder.appendingPathComponent("out").path, withDestinationPath: "real")
+        try files.createDirectory(at: folder.appendingPathComponent(".model.saving-stale"), withIntermediateDirectories: true)
+        let run = try runGPT(["train", "--steps", "2", "--save", "model"] + tinyTraining, in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect((try? files.destinationOfSymbolicLink(atPath: folder.appendingPathComponent("out").path)) == "real")
+        #expect(files.fileExists(atPath: folder.appendingPathComponent("real/loss.svg").path))
+        #expect(!files.fileExists(atPath: folder.appendingPathComponent(".model.saving-stale").path))
+        #expect(!files.fileExists(atPath: folder.appendingPathComponent(".model.lock").path), "the lock goes with the run")
+        try files.createSymbolicLink(atPath: folder.appendingPathComponent("link").path, withDestinationPath: "model")
+        #expect(try runGPT(["train", "--steps", "2", "--save", "link"] + tinyTraining, in: folder).status == 0)
+        #expect((try? files.destinationOfSymbolicLink(atPath: folder.appendingPathComponent("link").path)) == "model")
+        try Data("\(getpid())\n".utf8).write(to: folder.appendingPathComponent(".model.lock"))     // a live process holds it
+        let second = try runGPT(["train", "--steps", "2", "--save", "model"] + tinyTraining, in: folder)
+        #expect(second.status != 0 && second.stderr.contains("another run (process \(getpid())) is saving here now"))
+        #expect(second.stdout.isEmpty, "refused before any work")
     }
 }
