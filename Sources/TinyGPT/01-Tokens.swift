@@ -23,6 +23,8 @@ public protocol Tokenizer: Sendable {
     var vocabulary: [String] { get }
     /// The pieces of `text`, before they become numbers.
     func pieces(of text: String) -> [String]
+    /// text → IDs (below: the pieces looked up one by one).
+    func encode(_ text: String) -> Encoding
     /// IDs back to text.
     func decode(_ ids: [Int]) -> String
 }
@@ -117,14 +119,44 @@ public struct WordTokenizer: Tokenizer {
 /// the model must learn spelling before words.
 public struct CharacterTokenizer: Tokenizer {
     public let vocabulary: [String]
+    let index: [Int32]                       // index[c] = the ID of the character numbered c (Unicode), 0 if none
 
     public init(corpus: String) {
-        vocabulary = vocabularyInOrder(of: corpus.map { String($0) })
+        var seen = [Bool](repeating: false, count: 0x11_0000), order: [Unicode.Scalar] = []
+        for scalar in corpus.unicodeScalars where !seen[Int(scalar.value)] {                 // in order of first appearance
+            seen[Int(scalar.value)] = true
+            order.append(scalar)
+        }
+        self.init(vocabulary: [unknownPiece] + order.map { String($0) })
     }
 
-    public init(vocabulary: [String]) { self.vocabulary = vocabulary }
+    public init(vocabulary: [String]) {
+        self.vocabulary = vocabulary
+        var index = [Int32](repeating: 0, count: 0x11_0000)          // one number per possible character: 4 MB
+        for (id, piece) in vocabulary.enumerated().dropFirst().reversed() where piece.unicodeScalars.count == 1 {
+            index[Int(piece.unicodeScalars.first!.value)] = Int32(id)                       // the first ID wins
+        }
+        self.index = index
+    }
 
-    public func pieces(of text: String) -> [String] { text.map { String($0) } }
+    public func pieces(of text: String) -> [String] { text.unicodeScalars.map { String($0) } }
+
+    /// text → IDs, one per character, as the general `encode` above does it but looking each
+    /// character up as it is, without making a String of it first (a 50 MB text in a second or two).
+    public func encode(_ text: String) -> Encoding {
+        var encoding = Encoding(ids: [], unknown: [])
+        encoding.ids.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            let id = Int(index[Int(scalar.value)])
+            if id > 0 {
+                encoding.ids.append(id)
+            } else {
+                encoding.ids.append(0)
+                encoding.unknown.append(String(scalar))
+            }
+        }
+        return encoding
+    }
 
     public func decode(_ ids: [Int]) -> String {
         ids.map { $0 >= 0 && $0 < vocabulary.count ? vocabulary[$0] : unknownPiece }.joined()

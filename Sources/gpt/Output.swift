@@ -86,7 +86,7 @@ func readCorpus(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw CommandLineError.failure("cannot read corpus '\(path)': permission denied or unreadable")
     }
-    guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+    guard !data.withUnsafeBytes({ $0.contains(0) }), let text = String(data: data, encoding: .utf8) else {
         throw CommandLineError.failure("corpus '\(path)' is not UTF-8 text (is it a binary file?)")
     }
     guard !text.allSatisfy(\.isWhitespace) else {
