@@ -14,6 +14,9 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "warmup", defaultValue: "20", help: "steps of linear warm-up"),
     FlagSpec(name: "weight-decay", defaultValue: "0.1", help: "AdamW's decoupled decay on matrices"),
     FlagSpec(name: "optimizer", defaultValue: "adamw", help: "adamw, or sgd (with momentum) to compare (chapter 12)"),
+    FlagSpec(name: "beta1", defaultValue: "0.9", help: "AdamW's β₁: how long the mean of the gradient remembers"),
+    FlagSpec(name: "beta2", defaultValue: "0.95", help: "AdamW's β₂, how long the mean of g² remembers (nanoGPT's default and GPT-3's: 0.95; nanoGPT's Shakespeare: 0.99)"),
+    FlagSpec(name: "eps", defaultValue: "1e-8", help: "AdamW's ε, added to √v̂"),
     FlagSpec(name: "momentum", defaultValue: "0.9", help: "SGD only: μ, how much of the last update carries on"),
     FlagSpec(name: "clip", defaultValue: "1.0", help: "largest global gradient norm"),
     FlagSpec(name: "held-out", defaultValue: "0.1", help: "fraction of the corpus kept apart to measure generalisation"),
@@ -54,7 +57,7 @@ func samplingSettings(_ flags: Flags) throws -> SamplingSettings {
 /// Flags that a checkpoint fixes: a resumed run takes them from trainer_state.json and config.json.
 let fixedWhenResuming = ["tokenizer", "vocab-size", "width", "layers", "heads", "context", "norm", "activation", "positions",
                          "untied", "no-mask", "no-scale", "no-residual", "no-layernorm", "seed", "batch", "shards", "lr", "min-lr",
-                         "warmup", "weight-decay", "optimizer", "momentum", "clip", "held-out"]
+                         "warmup", "weight-decay", "optimizer", "momentum", "beta1", "beta2", "eps", "clip", "held-out"]
 
 /// What a run trains: the corpus, chapter 13's Trainer, and where it came from.
 struct Run {
@@ -79,6 +82,10 @@ func optimizerSettings(_ flags: Flags) throws -> OptimizerSettings {
     settings.clip = try flags.number("clip")
     settings.method = try flags.choice("optimizer", as: OptimizerMethod.self)
     settings.momentum = try flags.number("momentum")
+    (settings.beta1, settings.beta2, settings.epsilon) = (try flags.number("beta1"), try flags.number("beta2"), try flags.number("eps"))
+    if let adamOnly = ["beta1", "beta2", "eps"].first(where: flags.isSet), settings.method == .sgd {
+        throw CommandLineError.usage("--\(adamOnly) is AdamW's: SGD has only --momentum")
+    }
     if flags.isSet("momentum") && settings.method != .sgd { throw CommandLineError.usage("--momentum goes with --optimizer sgd (AdamW keeps two running averages of its own, chapter 12)") }
     try settings.validate()
     return settings
