@@ -28,6 +28,7 @@ let trainingFlags: [FlagSpec] = [
     FlagSpec(name: "save-every", defaultValue: "", help: "also save every N steps"),
     FlagSpec(name: "stop-at", defaultValue: "", help: "pause after this step (needs --save); go on later with --resume"),
     FlagSpec(name: "resume", defaultValue: "", help: "continue a saved run exactly where it stopped (saves back into it)"),
+    FlagSpec(name: "init-from", defaultValue: "", help: "start from a saved model (ours or Hugging Face's GPT-2) and fine-tune it on --corpus"),
 ]
 
 /// How a continuation is drawn (chapter 14): shared by train, demo and sample.
@@ -65,6 +66,7 @@ struct Run {
     var trainer: Trainer
     let seed: UInt64                   // of the samples drawn at the end
     let resumedFrom: String?           // the checkpoint directory, when resuming
+    var initializedFrom: String? = nil // the checkpoint whose weights a fine-tuning run starts from
     let savedTotalSteps: Int           // the schedule's length before this run (resuming) or now (fresh)
 }
 
@@ -133,6 +135,35 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> Run {
                seed: (try? seedFlag(flags)) ?? 1, resumedFrom: directory, savedTotalSteps: savedTotalSteps)
 }
 
+/// Flags that a model fixes: a run that starts from one (--init-from) takes them from its config.json.
+let fixedByTheModel = ["tokenizer", "vocab-size", "width", "layers", "heads", "context", "norm", "activation", "positions",
+                       "untied", "no-mask", "no-scale", "no-residual", "no-layernorm"]
+
+/// A fine-tuning run: a saved model's weights, configuration and tokenizer; a fresh AdamW and
+/// schedule from the flags; the batches of --corpus, cut by the model's own tokenizer.
+func fineTuningRun(_ flags: Flags, from directory: String) throws -> Run {
+    if let fixed = fixedByTheModel.first(where: flags.isSet) {
+        throw CommandLineError.usage("--\(fixed) cannot be set with --init-from: \(directory) fixes it (see its config.json)")
+    }
+    let seed = try seedFlag(flags)
+    try useThreads(flags)
+    let settings = try optimizerSettings(flags)
+    let batch = try flags.integer("batch", atLeast: 1), shards = try flags.integer("shards", atLeast: 1)
+    let heldOut = Double(try flags.number("held-out", in: 0...0.9))
+    let checkpoint = try loadCheckpoint(directory)
+    try MemoryEstimate(config: checkpoint.model.config, batch: batch, shards: shards).check(limit: memoryLimit)
+    let path = flags.string("corpus"), encoding = checkpoint.tokenizer.encode(try readCorpus(path))
+    if !encoding.unknown.isEmpty {
+        Output.note("\(encoding.unknown.count) pieces of \(path) are not in \(directory)'s vocabulary and train as \(unknownPiece)")
+    }
+    let corpus = Corpus(path: path, tokenizer: checkpoint.tokenizer, ids: encoding.ids)
+    let dataset = try trainingData(corpus, windowLength: checkpoint.model.config.context, heldOutFraction: heldOut)
+    let trainer = Trainer(model: checkpoint.model, dataset: dataset, batchSize: batch, settings: settings,
+                          random: RandomGenerator(seed: seed), shards: shards)
+    return Run(corpus: corpus, trainer: trainer, seed: seed, resumedFrom: nil, initializedFrom: directory,
+               savedTotalSteps: settings.totalSteps)
+}
+
 /// The corpus split into training windows and a held-out tail, or one line saying why it cannot be.
 func trainingData(_ corpus: Corpus, windowLength: Int, heldOutFraction: Double) throws -> TextDataset {
     do {
@@ -180,7 +211,11 @@ func trainPlan(_ flags: Flags, _ run: Run, demo: Bool) throws -> TrainPlan {
 }
 
 func train(_ flags: Flags, demo: Bool) throws {
-    var run = try flags.isSet("resume") ? resumedRun(flags, from: flags.string("resume")) : freshRun(flags)
+    if flags.isSet("resume") && flags.isSet("init-from") {
+        throw CommandLineError.usage("--resume and --init-from exclude each other: go on with a run, or start a new one from a model")
+    }
+    var run = try flags.isSet("resume") ? resumedRun(flags, from: flags.string("resume"))
+                : flags.isSet("init-from") ? fineTuningRun(flags, from: flags.string("init-from")) : freshRun(flags)
     let plan = try trainPlan(flags, run, demo: demo)
     let lock = try plan.saveTo.map { try CheckpointLock(URL(fileURLWithPath: $0)) }   // held until train returns
     defer { withExtendedLifetime(lock) {} }
@@ -242,6 +277,8 @@ func printHeader(_ run: Run, _ flags: Flags, demo: Bool) {
                     + (trainer.history.last.map { " (loss \(fixed($0.loss, 4)))" } ?? "")
                     + (run.savedTotalSteps == settings.totalSteps ? "; the same batches and updates as an uninterrupted run"
                                                                   : "; the schedule now runs to step \(settings.totalSteps) instead of \(run.savedTotalSteps)"))
+    } else if let initializedFrom = run.initializedFrom {
+        Output.line("start    from the weights of \(initializedFrom), with a fresh AdamW: fine-tuning on \(corpus.path)")
     } else {
         Output.line("start    loss of a fresh model ≈ ln(\(corpus.tokenizer.count)) = \(fixed(log(Float(corpus.tokenizer.count)), 3)): every token equally likely")
     }

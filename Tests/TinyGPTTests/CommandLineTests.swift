@@ -90,6 +90,8 @@ func lossLines(_ stdout: String) -> [String] {
             (["train", "--momentum", "0.5"], 2, "--momentum goes with --optimizer sgd"),
             (["train", "--no-mask", "yes"], 2, "unexpected argument"),
             (["train", "--beta2", "1.5"], 2, "--beta2 must be between"),
+            (["train", "--init-from", "nowhere"], 1, "nowhere"),
+            (["train", "--init-from", "a", "--resume", "b"], 2, "exclude each other"),
             (["train", "--eps", "0"], 2, "--eps must be between"),
             (["train", "--optimizer", "sgd", "--beta1", "0.8"], 2, "--beta1 is AdamW's"),
             (["compare", "--a", "--bogus 1"], 2, "unknown flag --bogus"),
@@ -238,6 +240,7 @@ func lossLines(_ stdout: String) -> [String] {
             (["train", "--resume", "model", "--width", "32"], 2, "--width cannot change when resuming"),
             (["train", "--save", "corpus.txt"], 2, "exists and is not a checkpoint"),
             (["eval", "--checkpoint", "model"], 2, "needs --text"),
+            (["train", "--init-from", "model", "--width", "32"], 2, "--width cannot be set with --init-from"),
             (["sample", "--checkpoint", "nan", "--prompt", "the"], 1, "holds NaN or infinite numbers"),
             (["eval", "--checkpoint", "nan", "--text", "corpus.txt"], 1, "holds NaN or infinite numbers"),
             (["train", "--resume", "badlr"], 1, "--lr must be between"),
@@ -358,5 +361,19 @@ func lossLines(_ stdout: String) -> [String] {
         let second = try runGPT(["train", "--steps", "2", "--save", "model"] + tinyTraining, in: folder)
         #expect(second.status != 0 && second.stderr.contains("another run (process \(getpid())) is saving here now"))
         #expect(second.stdout.isEmpty, "refused before any work")
+    }
+
+    @Test("train --init-from: the saved model's weights and tokenizer, a fresh AdamW at step 1, a new corpus; the first loss is the model's own, far below a fresh model's ln V, and the result is a checkpoint again")
+    func fineTune() throws {
+        let folder = try scratch(["corpus.txt": smallCorpus])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try runGPT(["train", "--steps", "30", "--save", "model", "--lr", "1e-2"] + tinyTraining, in: folder).status == 0)
+        let tuned = try runGPT(["train", "--init-from", "model", "--steps", "2", "--warmup", "1", "--batch", "2", "--save", "tuned"], in: folder)
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect(tuned.stdout.contains("start    from the weights of model, with a fresh AdamW"))
+        let first = try #require(lossLines(tuned.stdout).first)
+        let loss = try #require(Float(first.components(separatedBy: "loss ")[1].prefix(6)))
+        #expect(first.hasPrefix("step 1 ") && loss < log(13) - 1, "\(first)")
+        #expect(try runGPT(["sample", "--checkpoint", "tuned", "--prompt", "the dog", "--tokens", "3"], in: folder).status == 0)
     }
 }
