@@ -44,11 +44,12 @@ public struct Positions: Sendable {
         return table
     }
 
-    /// X [B·T, C] → X + P [B·T, C]: row b·T + t gets P[t]. Each window starts again at position 0.
-    public func forward(_ x: Matrix, windowLength: Int) -> Matrix {
+    /// X [B·T, C] → X + P [B·T, C]: row b·T + t gets P[t]. Each window starts again at position 0
+    /// (or, generating with a cache, at `first`: the newest tokens sit after the earlier ones).
+    public func forward(_ x: Matrix, windowLength: Int, first: Int = 0) -> Matrix {
         var y = x
         for row in 0..<x.rows {
-            let t = row % windowLength
+            let t = first + row % windowLength
             for c in 0..<x.cols { y[row, c] += weight[t, c] }          // X[t] + P[t]
         }
         return y

@@ -16,10 +16,12 @@ import Foundation
 /// scores S [T, T] → weights A [T, T], in place. Row i is chapter 04's softmax over keys 0...i;
 /// keys j > i (the future) get weight exactly 0: the lower triangle, diagonal included, is kept.
 /// With `masked` false (`--no-mask`, an exercise), row i sees all T keys, the future too.
-public func causalSoftmax(_ scores: inout Matrix, masked: Bool = true) {
+/// (Generating with a cache, chapter 14, the rows are the newest queries: row i is token
+/// `firstQuery` + i, and sees keys 0 ... firstQuery + i.)
+public func causalSoftmax(_ scores: inout Matrix, masked: Bool = true, firstQuery: Int = 0) {
     let T = scores.cols
     for i in 0..<scores.rows {
-        let seen = masked ? i + 1 : T                                 // row i sees keys j = 0 ..< seen
+        let seen = masked ? firstQuery + i + 1 : T                    // row i sees keys j = 0 ..< seen
         softmax(&scores.values, i * T ..< i * T + seen)
         for j in seen ..< T { scores[i, j] = 0 }                      // the future: weight 0
     }
@@ -35,6 +37,14 @@ public func causalSoftmaxBackward(_ dWeights: inout Matrix, weights: Matrix, mas
         softmaxBackward(&dWeights.values, probabilities: weights.values, i * T ..< i * T + seen)
         for j in seen ..< T { dWeights[i, j] = 0 }
     }
+}
+
+/// The [Q | K | V] rows of every token a generation has seen so far (chapter 14's key/value
+/// cache): a new token needs its own query and every earlier token's key and value, which do not
+/// change when it arrives.
+public final class AttentionCache {
+    public var qkv = Matrix(rows: 0, cols: 0)       // [t, 3C], the oldest token first
+    public init() {}
 }
 
 public struct Attention: Sendable {
@@ -69,11 +79,18 @@ public struct Attention: Sendable {
         part * width + h * headWidth ..< part * width + (h + 1) * headWidth
     }
 
-    /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other.
-    public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
-        let qkv = queryKeyValue.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
+    /// X [B·T, C] → out [B·T, C]. Windows of T rows never look at each other. With a `cache`
+    /// (generation, one window): X holds only the newest tokens, and the keys are every token's.
+    public func forward(_ x: Matrix, windowLength T: Int, cache: AttentionCache? = nil) -> (y: Matrix, saved: Saved) {
+        var qkv = queryKeyValue.forward(x)                                        // [Q | K | V] = X·[W_Q | W_K | W_V] + b  [B·T, 3C]
+        if let cache {                                                            // the earlier tokens' rows, then these
+            cache.qkv = cache.qkv.rows == 0 ? qkv : Matrix(rows: cache.qkv.rows + qkv.rows, cols: qkv.cols,
+                                                             values: cache.qkv.values + qkv.values)
+            qkv = cache.qkv
+        }
         // Each window on its own (several windows at once on several cores: appendix A1)
-        let windows = FastProduct.map(x.rows / T) { b in attend(qkv, rows: b * T ..< (b + 1) * T) }
+        let windows = cache != nil ? [attend(qkv, rows: qkv.rows - x.rows ..< qkv.rows, keys: 0..<qkv.rows)]
+                                   : FastProduct.map(x.rows / T) { b in attend(qkv, rows: b * T ..< (b + 1) * T) }
         var concatenated = Matrix(rows: x.rows, cols: width)
         for (b, window) in windows.enumerated() { concatenated.setBlock(window.y, row: b * T, col: 0) }
         let out = outputProjection.forward(concatenated)                             // out = Y·W_O + b  [B·T, C]
@@ -81,19 +98,22 @@ public struct Attention: Sendable {
     }
 
     /// One window's rows of [Q | K | V] → its heads side by side, [Y_0 | … | Y_{H−1}] [T, C],
-    /// and each head's weights A [T, T].
-    func attend(_ qkv: Matrix, rows: Range<Int>) -> (y: Matrix, weights: [Matrix]) {
+    /// and each head's weights A [T, T]. (With a cache the queries are the last rows and the
+    /// keys all of them: A is [new tokens, all tokens].)
+    func attend(_ qkv: Matrix, rows: Range<Int>, keys: Range<Int>? = nil) -> (y: Matrix, weights: [Matrix]) {
+        let keys = keys ?? rows, firstQuery = rows.lowerBound - keys.lowerBound
         let D = headWidth, scale = scaled ? 1 / Float(D).squareRoot() : 1
-        let future: Triangle = masked ? .aboveDiagonalOfResult : .none, zeros: Triangle = masked ? .aboveDiagonalOfSelf : .none
+        let square = masked && firstQuery == 0
+        let future: Triangle = square ? .aboveDiagonalOfResult : .none, zeros: Triangle = square ? .aboveDiagonalOfSelf : .none
         var y = Matrix(rows: rows.count, cols: width)
         var weights: [Matrix] = []
         for h in 0..<heads {
             let q = qkv.view(rows: rows, cols: columns(part: 0, head: h))        // Q_h [T, D], read in place
-            let k = qkv.view(rows: rows, cols: columns(part: 1, head: h))        // K_h [T, D]
-            let v = qkv.view(rows: rows, cols: columns(part: 2, head: h))        // V_h [T, D]
+            let k = qkv.view(rows: keys, cols: columns(part: 1, head: h))        // K_h [T, D]
+            let v = qkv.view(rows: keys, cols: columns(part: 2, head: h))        // V_h [T, D]
             // (Above the diagonal, S is not needed and A is 0: the products skip that triangle.)
             var a = q.timesTransposed(k, skipping: future) * scale               // S = Q_h·K_hᵀ / √D  [T, T]
-            causalSoftmax(&a, masked: masked)                                     // A [T, T], row i sums to 1 over j ≤ i
+            causalSoftmax(&a, masked: masked, firstQuery: firstQuery)             // A [T, T], row i sums to 1 over j ≤ i
             y.setBlock(a.times(v, skipping: zeros), row: 0, col: h * D)           // Y_h = A·V_h [T, D], in head h's columns
             weights.append(a)
         }

@@ -43,11 +43,11 @@ public struct Block: Sendable {
     }
 
     /// X [B·T, C] → Y [B·T, C]
-    public func forward(_ x: Matrix, windowLength T: Int) -> (y: Matrix, saved: Saved) {
+    public func forward(_ x: Matrix, windowLength T: Int, cache: AttentionCache? = nil) -> (y: Matrix, saved: Saved) {
         switch order {
         case .pre:
             let (attentionInput, ln1Saved) = ln1.forward(x)                 // LN₁(X)
-            let (attended, attentionSaved) = attention.forward(attentionInput, windowLength: T)
+            let (attended, attentionSaved) = attention.forward(attentionInput, windowLength: T, cache: cache)
             let x1 = add(x, attended)                                       // X₁ = X + Attention(LN₁(X))
             let (feedForwardInput, ln2Saved) = ln2.forward(x1)              // LN₂(X₁)
             let (fed, feedForwardSaved) = feedForward.forward(feedForwardInput)
@@ -55,7 +55,7 @@ public struct Block: Sendable {
             return (y, Saved(ln1: ln1Saved, attention: attentionSaved, afterAttention: x1,
                              ln2: ln2Saved, feedForward: feedForwardSaved))
         case .post:
-            let (attended, attentionSaved) = attention.forward(x, windowLength: T)
+            let (attended, attentionSaved) = attention.forward(x, windowLength: T, cache: cache)
             let (x1, ln1Saved) = ln1.forward(add(x, attended))              // X₁ = LN₁(X + Attention(X))
             let (fed, feedForwardSaved) = feedForward.forward(x1)
             let (y, ln2Saved) = ln2.forward(add(x1, fed))                   // Y = LN₂(X₁ + FeedForward(X₁))

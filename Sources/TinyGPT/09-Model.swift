@@ -114,15 +114,17 @@ public struct GPT: Sendable {
     }
 
     /// ids [B·T] (B windows of T tokens, one after another) → logits [B·T, V].
-    /// Row b·T + t holds the scores for the token after position t of window b.
-    public func forward(_ ids: [Int], windowLength T: Int) -> (logits: Matrix, saved: Saved) {
-        precondition(T >= 1 && T <= config.context && ids.count % T == 0, "windows of \(T) tokens from \(ids.count) IDs")
+    /// Row b·T + t holds the scores for the token after position t of window b. With `caches`
+    /// (generation, chapter 14: one per block), ids are the newest tokens of one window.
+    public func forward(_ ids: [Int], windowLength T: Int, caches: [AttentionCache]? = nil) -> (logits: Matrix, saved: Saved) {
+        let seen = caches?.first?.qkv.rows ?? 0                                       // tokens before these (generation)
+        precondition(T >= 1 && seen + T <= config.context && ids.count % T == 0, "windows of \(T) tokens from \(ids.count) IDs")
         let tokens = tokenEmbedding.forward(ids)                                     // W_E[ids]  [B·T, C]
-        var x = positionEmbedding.forward(tokens, windowLength: T)                      // X₀ = W_E[ids] + P
+        var x = positionEmbedding.forward(tokens, windowLength: T, first: seen)          // X₀ = W_E[ids] + P
         let embedded = x
         var blockSaved: [Block.Saved] = [], blockOutputs: [Matrix] = []
-        for block in blocks {
-            let (y, saved) = block.forward(x, windowLength: T)            // X_l = Block_l(X_{l−1})
+        for (l, block) in blocks.enumerated() {
+            let (y, saved) = block.forward(x, windowLength: T, cache: caches?[l])      // X_l = Block_l(X_{l−1})
             blockSaved.append(saved)
             blockOutputs.append(y)
             x = y

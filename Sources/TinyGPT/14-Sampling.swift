@@ -67,14 +67,26 @@ public func drawToken(_ probabilities: [Float], random: inout RandomGenerator) -
 
 extension GPT {
     /// prompt IDs (at least one) → prompt + `count` new IDs. Each step feeds the last `context`
-    /// tokens back in.
+    /// tokens back in. With `cached` (the key/value cache), a step runs only the newest token:
+    /// its query meets every earlier token's key and value, kept from the steps before. That holds
+    /// while the window grows; once it is full and slides, every position changes, and each step
+    /// runs the whole window again, as without the cache. The tokens are the same either way.
+    /// (Without the causal mask, an earlier token's keys would change as later ones arrive: no cache.)
     public func generate(prompt: [Int], count: Int, settings: SamplingSettings,
-                         random: inout RandomGenerator) -> [Int] {
+                         random: inout RandomGenerator, cached: Bool = true) -> [Int] {
         precondition(!prompt.isEmpty, "generation needs a prompt of at least one token")
         var ids = prompt
+        var caches: [AttentionCache]? = nil                               // filled by the first step
         for _ in 0..<count {
-            let window = Array(ids.suffix(config.context))                // crop to the context
-            let logits = forward(window, windowLength: window.count).logits
+            let logits: Matrix
+            if cached && config.masked && ids.count <= config.context {
+                let new = caches == nil ? ids : [ids[ids.count - 1]]      // the prompt first, then one token a step
+                if caches == nil { caches = blocks.map { _ in AttentionCache() } }
+                logits = forward(new, windowLength: new.count, caches: caches).logits
+            } else {
+                let window = Array(ids.suffix(config.context))            // crop to the context
+                logits = forward(window, windowLength: window.count).logits
+            }
             let last = logits.row(logits.rows - 1)                        // the prediction after the last token
             ids.append(drawToken(nextTokenDistribution(last, settings: settings), random: &random))
         }

@@ -9,6 +9,7 @@ let sampleFlags: [FlagSpec] = [
     FlagSpec(name: "prompt", defaultValue: "", help: "the text to continue"),
 ] + samplingFlags + [
     FlagSpec(name: "seed", defaultValue: "1", help: "seed of the draws"),
+    FlagSpec(name: "no-cache", defaultValue: "", help: "run the whole window for every new token (chapter 14's key/value cache off)", isSwitch: true),
     threadsFlag,
 ]
 
@@ -47,7 +48,7 @@ func sample(_ flags: Flags) throws {
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let prompt = try promptIDs(flags.string("prompt"), checkpoint.tokenizer)
     var random = RandomGenerator(seed: seed)
-    let ids = checkpoint.model.generate(prompt: prompt, count: count, settings: settings, random: &random)
+    let ids = checkpoint.model.generate(prompt: prompt, count: count, settings: settings, random: &random, cached: !flags.flag("no-cache"))
     Output.emit(checkpoint.tokenizer.decode(ids) + "\n")
 }
 

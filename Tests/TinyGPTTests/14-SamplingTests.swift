@@ -121,3 +121,24 @@ extension SamplingTests {
         #expect(cold < plain && plain < hot && hot < log(6.0), "\(cold) \(plain) \(hot)")
     }
 }
+
+// MARK: The key/value cache
+extension SamplingTests {
+    @Test("the key/value cache: the same tokens as without it, greedy and drawn, past the context too (where it falls back); the newest token's logits bit for bit those of the whole window",
+          arguments: [NormOrder.pre, .post])
+    func cacheChangesNothing(norm: NormOrder) throws {
+        let model = largeModel(try tinyModel(norm: norm, seed: 3), seed: 8)          // context 8
+        for settings in [SamplingSettings(temperature: 0), SamplingSettings(temperature: 1), SamplingSettings(temperature: 0.8, topK: 3)] {
+            var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
+            let withCache = model.generate(prompt: [1, 2, 3], count: 12, settings: settings, random: &r1, cached: true)
+            let without = model.generate(prompt: [1, 2, 3], count: 12, settings: settings, random: &r2, cached: false)
+            #expect(withCache == without, "\(settings)")
+        }
+        let caches = model.blocks.map { _ in AttentionCache() }
+        _ = model.forward([4, 5, 6], windowLength: 3, caches: caches)
+        let step = model.forward([7], windowLength: 1, caches: caches).logits
+        let whole = model.forward([4, 5, 6, 7], windowLength: 4).logits
+        #expect(step.row(0) == whole.row(3))
+        #expect(caches.allSatisfy { $0.qkv.rows == 4 && $0.qkv.cols == 3 * 16 })
+    }
+}
