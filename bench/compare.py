@@ -19,7 +19,19 @@ DEFAULT_GPT = ".build/release/gpt"
 
 
 def fail(message):
-    sys.exit(f"compare.py: {message}")          # one line on stderr, exit status 1
+    sys.exit(f"{os.path.basename(sys.argv[0])}: {message}")          # one line on stderr, exit status 1
+
+
+def ensure_gpt(relative):
+    """The path of the gpt binary; the default one is built (swift build -c release) if missing."""
+    gpt = os.path.join(ROOT, relative)
+    if not os.path.exists(gpt) and relative != DEFAULT_GPT:
+        fail(f"--gpt {relative}: no such file")
+    if not os.path.exists(gpt):
+        print(f"{relative} not found: swift build -c release", file=sys.stderr)
+        if subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT).returncode != 0:
+            fail("swift build -c release failed")
+    return gpt
 
 
 def run(command):
@@ -81,13 +93,7 @@ def main():
     presets = PRESETS if args.preset == "all" else args.preset.split(",")
     if any(p not in PRESETS for p in presets):
         fail(f"--preset takes demo, baby, small or all, got '{args.preset}'")
-    gpt = os.path.join(ROOT, args.gpt)
-    if not os.path.exists(gpt) and args.gpt != DEFAULT_GPT:
-        fail(f"--gpt {args.gpt}: no such file")
-    if not os.path.exists(gpt):
-        print(f"{args.gpt} not found: swift build -c release", file=sys.stderr)
-        if subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT).returncode != 0:
-            fail("swift build -c release failed")
+    gpt = ensure_gpt(args.gpt)
     common = ["--runs", str(args.runs), "--json"] + (["--steps", str(args.steps)] if args.steps else [])
 
     print(f"machine: {machine()}\n")

@@ -19,24 +19,15 @@ import subprocess
 import sys
 import tempfile
 
+from compare import DEFAULT_GPT, ensure_gpt, fail, median      # bench/compare.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_GPT = ".build/release/gpt"
 TIME = "/usr/bin/time"
 # flag, default: both commands take these, with these values unless told otherwise
 SETTINGS = [("corpus", "bench/data/kjv-1mb.txt"), ("tokenizer", "char"), ("layers", "4"), ("heads", "4"),
             ("width", "128"), ("context", "64"), ("batch", "12"), ("steps", "2000"), ("lr", "1e-3"),
             ("min-lr", "1e-4"), ("warmup", "100"), ("weight-decay", "0.1"), ("clip", "1.0"),
             ("held-out", "0.1"), ("seed", "1"), ("threads", "2")]
-
-
-def fail(message):
-    sys.exit(f"whole_run.py: {message}")          # one line on stderr, exit status 1
-
-
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def cpu():
@@ -121,13 +112,7 @@ def main():
              else f"--corpus {args.corpus}: no such file (relative to {ROOT})")
     if not os.access(TIME, os.X_OK):
         fail(f"{TIME} is missing (apt-get install time): it measures wall time and peak memory")
-    gpt = os.path.join(ROOT, args.gpt)
-    if not os.path.exists(gpt) and args.gpt != DEFAULT_GPT:
-        fail(f"--gpt {args.gpt}: no such file")
-    if not os.path.exists(gpt):
-        print(f"{args.gpt} not found: swift build -c release", file=sys.stderr)
-        if subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT).returncode != 0:
-            fail("swift build -c release failed")
+    gpt = ensure_gpt(args.gpt)
     torch = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
     if torch.returncode != 0:
         fail(f"PyTorch is not installed for {sys.executable} (pip install \"torch==2.13.0+cpu\")")
