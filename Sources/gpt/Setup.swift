@@ -49,6 +49,8 @@ func loadCorpus(_ flags: Flags) throws -> Corpus {
     let kind = try flags.choice("tokenizer", as: TokenizerKind.self)
     let vocabularySize = kind == .bpe ? try flags.integer("vocab-size", atLeast: 256) : 0
     let text = try readCorpus(path)
+    Output.progress("tokenizing \(path) (\(grouped(text.utf8.count)) bytes, \(kind.rawValue) tokens) …")   // a live line on a terminal
+    defer { Output.endProgress() }
     let tokenizer: any Tokenizer
     switch kind {
     case .word: tokenizer = WordTokenizer(corpus: text)

@@ -82,6 +82,7 @@ func traceBlock(_ l: Int, of model: GPT, _ saved: GPT.Saved, labels: [String]) {
          + (config.masked ? "causal mask: row i keeps columns 0…i" : "no mask (--no-mask): row i sees all \(T) columns, the future too"))
     more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
     printWeights(s.attention.weights[0], labels: labels, masked: config.masked)
+    if l == 0 { more("(every head of every block as a picture: gpt attention --checkpoint DIR --prompt \"…\")") }
     more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
     more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
     if !config.residual { more("--no-residual: no X + below, each half's output replaces its input") }
