@@ -9,7 +9,9 @@ import TinyGPT
 let compareFlags: [FlagSpec] = [
     FlagSpec(name: "a", defaultValue: "", help: "flags of run A, as for gpt train, in one string (e.g. \"--no-mask\")"),
     FlagSpec(name: "b", defaultValue: "", help: "flags of run B (empty: train's defaults)"),
-] + trainFlags.filter { !["save", "save-every", "stop-at", "resume"].contains($0.name) }
+] + trainFlags.filter { !["save", "save-every", "stop-at", "resume", "init-from", "prompt"].contains($0.name) } + [
+    FlagSpec(name: "prompt", defaultValue: "", help: "the text both runs continue (default: the first of the demo's prompts the corpus has)"),
+]
 
 /// "--lr 1e-3 --prompt \"the dog\"" → ["--lr", "1e-3", "--prompt", "the dog"]: spaces split, quotes group.
 func splitArguments(_ text: String) throws -> [String] {
@@ -49,15 +51,22 @@ func compare(_ flags: Flags) throws {
     for (name, run) in zip(["A", "B"], runs) {
         Output.line("  \(name)  \(describe(run.trainer.model.config)) = \(grouped(run.trainer.model.parameterCount)) parameters")
     }
+    var stopped = [false, false]
     for i in runs.indices {
         let name = i == 0 ? "A" : "B"
-        try runs[i].trainer.run(through: plans[i].lastStep, cadence: plans[i].cadence, report: { progress, trainer in
-            Output.progress("\(name) step \(progress.report.step)/\(trainer.optimizer.settings.totalSteps)  loss \(fixed(progress.report.loss, 4))")
-        })
+        do {
+            try runs[i].trainer.run(through: plans[i].lastStep, cadence: plans[i].cadence, report: { progress, trainer in
+                Output.progress("\(name) step \(progress.report.step)/\(trainer.optimizer.settings.totalSteps)  loss \(fixed(progress.report.loss, 4))")
+            })
+        } catch let error as TinyGPTError where error.kind == .training {
+            Output.endProgress()                                          // a diverged run is a result too
+            Output.line("  \(name) stopped: \(error.description)")
+            stopped[i] = true
+        }
         Output.endProgress()
     }
     printCurves(runs[0].trainer, runs[1].trainer)
-    try printComparedSamples(runs, plans, flags)
+    try printComparedSamples(runs, plans, flags, stopped: stopped)
     try writeComparison(runs, flags)
 }
 
@@ -66,7 +75,7 @@ func label(_ sideFlags: String) -> String { sideFlags.isEmpty ? "(train's defaul
 
 /// Both runs' training loss (the mean since the last row) and held-out loss, step by step.
 func printCurves(_ a: Trainer, _ b: Trainer) {
-    Output.line("step     A loss   B loss   A held-out  B held-out")
+    Output.line("step     A loss     B loss     A held-out  B held-out")
     let steps = Array(Set(a.heldOutHistory.map(\.step) + b.heldOutHistory.map(\.step))).sorted()
     for (index, step) in steps.enumerated() {
         let previous = index == 0 ? 0 : steps[index - 1]
@@ -75,15 +84,16 @@ func printCurves(_ a: Trainer, _ b: Trainer) {
             return losses.isEmpty ? "     -" : fixed(losses.reduce(0, +) / Float(losses.count), 4)
         }
         func heldOut(_ trainer: Trainer) -> String { trainer.heldOutHistory.first { $0.step == step }.map { fixed($0.loss, 4) } ?? "     -" }
-        Output.line(padded(String(step), 8) + " " + padded(mean(a), 8) + " " + padded(mean(b), 8) + " "
+        Output.line(padded(String(step), 8) + " " + padded(mean(a), 10) + " " + padded(mean(b), 10) + " "
                     + padded(heldOut(a), 11) + " " + heldOut(b))
     }
     Output.line("curves   A " + sparkline(a.history.map(\.loss), width: 30) + "   B " + sparkline(b.history.map(\.loss), width: 30))
 }
 
 /// One continuation of --prompt (default: the first demo prompt each corpus can encode) from each run.
-func printComparedSamples(_ runs: [Run], _ plans: [TrainPlan], _ flags: Flags) throws {
-    for (name, (run, plan)) in zip(["A", "B"], zip(runs, plans)) {
+func printComparedSamples(_ runs: [Run], _ plans: [TrainPlan], _ flags: Flags, stopped: [Bool]) throws {
+    for (i, (name, (run, plan))) in zip(["A", "B"], zip(runs, plans)).enumerated() {
+        guard !stopped[i] else { Output.line("sample \(name): none, the run stopped"); continue }
         let tokenizer = run.corpus.tokenizer
         let prompt = flags.isSet("prompt") ? flags.string("prompt")
                                            : demoPrompts.first { !tokenizer.encode($0).ids.isEmpty && tokenizer.encode($0).unknown.isEmpty } ?? ""

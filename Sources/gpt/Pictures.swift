@@ -21,7 +21,8 @@ func attentionCommand(_ flags: Flags) throws {
     let picture = AttentionPicture(model: checkpoint.model, ids: ids, tokenizer: checkpoint.tokenizer,
                                    title: "attention of \(flags.string("checkpoint")) on \"\(flags.string("prompt"))\"")
     try Output.write(picture.svg(), to: path)
-    Output.line("wrote    \(path) (\(checkpoint.model.config.layers) layers × \(checkpoint.model.config.heads) heads, "
+    let (layers, heads) = (checkpoint.model.config.layers, checkpoint.model.config.heads)
+    Output.line("wrote    \(path) (\(layers) layer\(layers == 1 ? "" : "s") × \(heads) head\(heads == 1 ? "" : "s"), "
                 + "\(picture.labels.count) tokens: row = the query token, column = the key it looks at)")
 }
 
@@ -47,7 +48,7 @@ struct AttentionPicture {
         let labelWidth = Double(min(12, labels.map(\.count).max() ?? 1)) * 7 + 8
         let panel = labelWidth + cell * Double(T) + 24, block = 24 + labelWidth + cell * Double(T) + 20
         let heads = weights.first?.count ?? 0
-        let width = 20 + panel * Double(heads), height = 50 + block * Double(weights.count)
+        let width = max(640, 20 + panel * Double(heads)), height = 50 + block * Double(weights.count)
         var s = svgHeader(width: width, height: height, title: title,
                           subtitle: "row: the query token; column: the key it looks at; numbers: weights ≥ 0.3"
                                     + (masked ? "; the masked future is empty" : "; no mask"))

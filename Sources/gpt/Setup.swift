@@ -86,5 +86,6 @@ func describe(_ config: Configuration) -> String {
         .filter { !$0.0 }.map { " · " + $0.1 }.joined()
     return "\(config.layers) layer\(config.layers == 1 ? "" : "s") · \(config.heads) head\(config.heads == 1 ? "" : "s") · width \(config.width) · context \(config.context) · "
         + "\(config.norm == .pre ? "Pre-LN" : "Post-LN") · \(config.activation.rawValue.uppercased()) · "
-        + "\(config.positions.rawValue) positions · \(config.tied ? "tied" : "untied") unembedding" + off
+        + (config.positions == .none ? "no positions" : "\(config.positions.rawValue) positions")
+        + " · \(config.tied ? "tied" : "untied") unembedding" + off
 }

@@ -77,13 +77,13 @@ func traceBlock(_ l: Int, of model: GPT, _ saved: GPT.Saved, labels: [String]) {
     let ln = config.layerNorm ? "" : " (--no-layernorm: LN(x) = x)", plus = config.residual ? "X + " : "", plus1 = config.residual ? "X₁ + " : ""
     if pre { stage("06 LayerNorm", "LN₁(X): each row to mean 0, variance 1, then γ ⊙ x̂ + β → [\(T), \(C)]" + ln) }
     stage("05 Attention", "[Q | K | V] = X·W_QKV + b: [\(T), \(C)]·\(block.attention.queryKeyValue.weight.shape) → \(s.attention.qkv.shape)")
-    more("\(H) heads of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
+    more("\(H) head\(H == 1 ? "" : "s") of width D = \(C)/\(H) = \(D): head h takes columns h·\(D)..<(h+1)·\(D) of Q, K and V → Q_h, K_h, V_h [\(T), \(D)] each")
     more((config.scaled ? "scores S = Q_h·K_hᵀ / √\(D)" : "scores S = Q_h·K_hᵀ, not scaled (--no-scale)") + " → [\(T), \(T)]; "
          + (config.masked ? "causal mask: row i keeps columns 0…i" : "no mask (--no-mask): row i sees all \(T) columns, the future too"))
     more("weights A = softmax of each row (chapter 04) → [\(T), \(T)], each row sums to 1; head 0:")
     printWeights(s.attention.weights[0], labels: labels, masked: config.masked)
     if l == 0 { more("(every head of every block as a picture: gpt attention --checkpoint DIR --prompt \"…\")") }
-    more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated [Y_0 | … | Y_\(H - 1)] → \(s.attention.concatenated.shape)")
+    more("Y_h = A·V_h → [\(T), \(D)] per head; concatenated \(H == 1 ? "[Y_0]" : "[Y_0 | … | Y_\(H - 1)]") → \(s.attention.concatenated.shape)")
     more("out = Y·W_O + b: \(s.attention.concatenated.shape)·\(block.attention.outputProjection.weight.shape) → [\(T), \(C)]   (W_O is not W_E)")
     if !config.residual { more("--no-residual: no X + below, each half's output replaces its input") }
     stage("08 Residual", pre ? "X₁ = \(plus)attention → \(s.afterAttention.shape)" : "\(plus)attention, then LN₁ (chapter 06) → X₁ \(s.afterAttention.shape)")

@@ -296,7 +296,7 @@ func lossLines(_ stdout: String) -> [String] {
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try runGPT(["compare", "--a", "--no-mask", "--b", "", "--steps", "4", "--tokens", "3"] + tinyTraining, in: folder)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("A: --no-mask") && run.stdout.contains("step     A loss   B loss"))
+        #expect(run.stdout.contains("A: --no-mask") && run.stdout.contains("step     A loss     B loss"))
         #expect(run.stdout.contains("sample A") && run.stdout.contains("sample B"))
         let texts = try svgTexts(folder.appendingPathComponent("out/compare.svg"))
         for label in ["A train", "A held-out", "B train", "B held-out"] { #expect(texts.contains(label), "\(label) in \(texts)") }
