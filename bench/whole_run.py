@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from compare import DEFAULT_GPT, ensure_gpt, fail, median      # bench/compare.py, beside this script
+from compare import DEFAULT_GPT, ensure_gpt, fail, machine, median      # bench/compare.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIME = "/usr/bin/time"
@@ -28,22 +28,6 @@ SETTINGS = [("corpus", "bench/data/kjv-1mb.txt"), ("tokenizer", "char"), ("layer
             ("width", "128"), ("context", "64"), ("batch", "12"), ("steps", "2000"), ("lr", "1e-3"),
             ("min-lr", "1e-4"), ("warmup", "100"), ("weight-decay", "0.1"), ("clip", "1.0"),
             ("held-out", "0.1"), ("seed", "1"), ("threads", "2")]
-
-
-def cpu():
-    """'AMD EPYC (cpu family 25, model 1)', from /proc/cpuinfo's first processor."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return "unknown CPU"
-    name = fields.get("model name", "unknown CPU")
-    if "cpu family" in fields:
-        name += f" (cpu family {fields['cpu family']}, model {fields.get('model', '?')})"
-    return name
 
 
 def timed(command, label):
@@ -113,16 +97,9 @@ def main():
     if not os.access(TIME, os.X_OK):
         fail(f"{TIME} is missing (apt-get install time): it measures wall time and peak memory")
     gpt = ensure_gpt(args.gpt)
-    torch = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
-    if torch.returncode != 0:
-        fail(f"PyTorch is not installed for {sys.executable} (pip install \"torch==2.13.0+cpu\")")
-    try:
-        swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        swift = "swift version unknown"
 
     settings = [item for flag, _ in SETTINGS for item in (f"--{flag}", getattr(args, flag.replace("-", "_")))]
-    print(f"CPU: {cpu()}, {os.cpu_count()} cores; PyTorch {torch.stdout.strip()}; {swift}")
+    print(f"CPU: {machine()}")                    # model, cpu family, cores, PyTorch and Swift versions
     print(f"run: {args.corpus}, {args.tokenizer} tokens, {args.layers} layers, {args.heads} heads, width {args.width}, "
           f"context {args.context}, batch {args.batch}, {steps} steps, lr {args.lr} → {args.min_lr} (warm-up {args.warmup}), "
           f"{args.threads} threads; median of {args.rounds} round{'s' if args.rounds > 1 else ''}\n", flush=True)
