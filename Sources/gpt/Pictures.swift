@@ -23,7 +23,7 @@ func attentionCommand(_ flags: Flags) throws {
     try Output.write(picture.svg(), to: path)
     let (layers, heads) = (checkpoint.model.config.layers, checkpoint.model.config.heads)
     Output.line("wrote    \(path) (\(layers) layer\(layers == 1 ? "" : "s") × \(heads) head\(heads == 1 ? "" : "s"), "
-                + "\(picture.labels.count) tokens: row = the query token, column = the key it looks at)")
+                + "\(picture.labels.count) token\(picture.labels.count == 1 ? "" : "s"): row = the query token, column = the key it looks at)")
 }
 
 /// Every head of every layer as a T × T heat map: row i is query token i, column j key token j;
