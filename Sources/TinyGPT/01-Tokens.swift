@@ -67,7 +67,8 @@ func vocabularyInOrder(of pieces: [String]) -> [String] {
 // MARK: Word-level
 /// One token per word. Letters, digits and apostrophes make words; each other visible character
 /// (". , ? !") is a token of its own; a line break is the token "\n"; spaces only separate.
-/// Case is kept: "Apple" (the company) and "apple" (the fruit) are different tokens.
+/// Case is kept ("Apple" and "apple" would be two tokens); corpus.txt writes apple in lowercase in both
+/// senses, the fruit and the company, so that one row of W_E serves both (chapter 15).
 public struct WordTokenizer: Tokenizer {
     public let vocabulary: [String]
 

@@ -8,7 +8,7 @@ let exploreFlags: [FlagSpec] = [
     FlagSpec(name: "checkpoint", defaultValue: "out/checkpoint", help: "the model to explore (gpt train --save, or the demo's)"),
     FlagSpec(name: "count", defaultValue: "5", help: "how many neighbours or answers"),
     FlagSpec(name: "project", defaultValue: "", help: "direction only: the words to place along it, e.g. \"dogs dog kittens kitten\""),
-    FlagSpec(name: "in", defaultValue: "", help: "context only: a sentence that holds the word (give two or more)"),
+    FlagSpec(name: "in", defaultValue: "", help: "context only: a sentence that holds the word, or another word in [brackets] (give two or more)"),
     FlagSpec(name: "json", defaultValue: "", help: "print one JSON object instead of lines", isSwitch: true),
     threadsFlag,
 ]
@@ -103,15 +103,17 @@ func exploreDirection(_ words: [String], _ flags: Flags, _ vocabulary: Vocabular
 /// sentences at each layer. Before block 1 the rows differ only by position.
 func exploreContext(_ word: String, _ sentences: [String], _ model: GPT, _ vocabulary: Vocabulary, json: Bool) throws {
     guard sentences.count >= 2 else { throw CommandLineError.usage("gpt explore context needs two or more --in \"sentence\"") }
-    let id = try vocabulary.id(word)
-    var found: [(sentence: String, vectors: [[Float]])] = []
+    var found: [(sentence: String, word: String, vectors: [[Float]])] = []
     for sentence in sentences {
-        let ids = Array(vocabulary.tokenizer.encode(sentence).ids.prefix(model.config.context))
-        guard let position = ids.lastIndex(of: id) else { Output.note("'\(word)' is not in \"\(sentence)\": left out"); continue }
-        found.append((sentence, model.contextualVectors(ids, at: position)))
+        guard let (ids, position, compared) = try contextPosition(word, in: sentence, vocabulary, context: model.config.context) else {
+            Output.note("'\(word)' is not in \"\(sentence)\" (and no word is in [brackets]): left out"); continue
+        }
+        found.append((sentence, compared, model.contextualVectors(ids, at: position)))
     }
     guard found.count >= 2 else { throw CommandLineError.failure("'\(word)' is in fewer than two of the sentences: nothing to compare") }
-    var layers: [[String: Any]] = [], lines = ["'\(word)' in \(found.count) sentences: cosine between its rows (layer 0 = X₀, before any block)"]
+    var seen = Set<String>()
+    let words = found.map(\.word).filter { seen.insert($0).inserted }.map { "'\($0)'" }.joined(separator: ", ")
+    var layers: [[String: Any]] = [], lines = ["\(words) in \(found.count) sentences: cosine between the rows (layer 0 = X₀, before any block)"]
     for layer in 0...model.config.layers {
         var pairs: [[String: Any]] = [], cells: [String] = []
         for i in found.indices { for j in found.indices where j > i {
@@ -122,8 +124,30 @@ func exploreContext(_ word: String, _ sentences: [String], _ model: GPT, _ vocab
         layers.append(["layer": layer, "pairs": pairs])
         lines.append("  layer \(layer)  " + cells.joined(separator: "  "))
     }
-    for (n, entry) in found.enumerated() { lines.append("  \(n + 1): \(entry.sentence)") }
-    report(json, ["question": "context", "word": word, "sentences": found.map(\.sentence), "layers": layers], lines.joined(separator: "\n"))
+    for (n, entry) in found.enumerated() { lines.append("  \(n + 1): \(entry.sentence)" + (entry.word == word ? "" : "   ('\(entry.word)')")) }
+    report(json, ["question": "context", "word": word, "sentences": found.map(\.sentence), "words": found.map(\.word), "layers": layers],
+           lines.joined(separator: "\n"))
+}
+
+/// The window of `sentence` (brackets removed) and the position compared in it: the word in
+/// [brackets] if there is one ("factories release [ghg] ."), else `word`'s last occurrence.
+func contextPosition(_ word: String, in sentence: String, _ vocabulary: Vocabulary, context: Int) throws
+    -> (ids: [Int], position: Int, word: String)? {
+    if let open = sentence.firstIndex(of: "["), let close = sentence[open...].firstIndex(of: "]") {
+        let marked = String(sentence[sentence.index(after: open)..<close])
+        let id = try vocabulary.id(marked)
+        let before = String(sentence[..<open]), plain = before + marked + String(sentence[sentence.index(after: close)...])
+        let ids = Array(vocabulary.tokenizer.encode(plain).ids.prefix(context))
+        let position = vocabulary.tokenizer.encode(before).ids.count       // the first token after the text before "["
+        guard position < ids.count, ids[position] == id else {
+            throw CommandLineError.failure("'[\(marked)]' in \"\(sentence)\" is not one token where it stands (or is beyond the context of \(context))")
+        }
+        return (ids, position, marked)
+    }
+    let id = try vocabulary.id(word)
+    let ids = Array(vocabulary.tokenizer.encode(sentence).ids.prefix(context))
+    guard let position = ids.lastIndex(of: id) else { return nil }
+    return (ids, position, word)
 }
 
 /// What the trained embedding rows encode (chapter 15), for the words of the notes that the corpus has.
@@ -131,7 +155,7 @@ func explore(_ embedding: Matrix, _ tokenizer: any Tokenizer) {
     let index = Dictionary(uniqueKeysWithValues: tokenizer.vocabulary.enumerated().map { ($1, $0) })
     func name(_ id: Int) -> String { visible(tokenizer.vocabulary[id]) }
     Output.line("embeddings  what training put in the rows of W_E (chapter 15; cosine similarity, 1 = same direction)")
-    for word in ["dog", "cat", "coffee", "ghg", "apple", "Apple", "aunt"] {
+    for word in ["dog", "cat", "coffee", "ghg", "apple", "aunt"] {
         guard let id = index[word] else { continue }
         let neighbours = nearestRows(to: embedding.row(id), in: embedding, count: 4, excluding: [id])
         Output.line("  nearest to \(padded(word, 7)) " + neighbours.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", "))
@@ -143,14 +167,16 @@ func explore(_ embedding: Matrix, _ tokenizer: any Tokenizer) {
         Output.line("  \(a) → \(b) as \(c) → " + answers.map { "\(name($0.id)) \(fixed($0.similarity, 2))" }.joined(separator: ", ") + "  " + mark)
     }
     // Singular → plural pairs the vocabulary has, as (singular ID, plural ID).
-    let pairs = [("cat", "cats"), ("dog", "dogs"), ("puppy", "puppies"), ("kitten", "kittens"), ("apple", "apples")]
+    let pairs = [("cat", "cats"), ("dog", "dogs"), ("puppy", "puppies"), ("kitten", "kittens"), ("rabbit", "rabbits"), ("horse", "horses")]
         .compactMap { pair in index[pair.0].flatMap { s in index[pair.1].map { (s, $0) } } }
     if let (singular, plural) = pairs.first, pairs.count >= 2 {
         let plurality = direction(from: singular, to: plural, in: embedding)
         func along(_ id: Int) -> Float { projection(embedding.row(id), onto: plurality) }
         let others = pairs.dropFirst()
-        let agreeing = others.filter { along($0.1) > along($0.0) }.count
-        Output.line("  plural direction \(name(plural)) − \(name(singular)): \(agreeing) of \(others.count) other pairs lie further along it as plurals ("
-                    + others.map { "\(name($0.1)) \(fixed(along($0.1), 2)) vs \(name($0.0)) \(fixed(along($0.0), 2))" }.joined(separator: "; ") + ")")
+        let sided = others.filter { along($0.1) > 0 && along($0.0) < 0 }.count
+        func signed(_ x: Float) -> String { (x >= 0 ? "+" : "") + fixed(x, 2) }
+        Output.line("  plural direction d = \(name(plural)) − \(name(singular)), dot products w·d (not cosines): \(sided) of \(others.count) pairs "
+                    + "have the plural on the + side and the singular on the − side")
+        Output.line("    " + others.map { "\(name($0.1)) \(signed(along($0.1))) \(name($0.0)) \(signed(along($0.0)))" }.joined(separator: ", "))
     }
 }

@@ -42,7 +42,7 @@ let samplingFlags: [FlagSpec] = [
 let trainFlags = modelFlags + trainingFlags
 
 /// The demo's prompts: the notes' examples; any the corpus cannot encode are skipped.
-let demoPrompts = ["I drink", "the dog is", "feed the", "my aunt", "Apple announced", "greenhouse gas"]
+let demoPrompts = ["I drink", "the dog is", "feed the", "my aunt", "the company apple", "greenhouse gas"]
 
 func samplingSettings(_ flags: Flags) throws -> SamplingSettings {
     var settings = SamplingSettings(temperature: try flags.number("temperature", in: 0...100))
