@@ -260,6 +260,7 @@ public struct TrainingState: Sendable {
     public var batchSize: Int
     public var shards: Int
     public var heldOutFraction: Double
+    public var windowLength: Int              // T of the training windows: the model's context, or less (--init-from --context)
     public var corpus: String                 // the corpus path, as given
     public var corpusFingerprint: UInt64      // of its token IDs: tells whether a resume reads the same text
     public var history: [LossPoint] = []      // train loss at every step so far
@@ -271,7 +272,7 @@ extension TrainingState {
     /// Where `trainer` stands, for a checkpoint of a run on `corpus` (its path and its token IDs).
     public init(_ trainer: Trainer, corpus: String, ids: [Int]) {
         self.init(optimizer: trainer.optimizer, random: trainer.random, batchSize: trainer.batchSize, shards: trainer.shards,
-                  heldOutFraction: trainer.dataset.heldOutFraction, corpus: corpus, corpusFingerprint: TrainingState.fingerprint(ids),
+                  heldOutFraction: trainer.dataset.heldOutFraction, windowLength: trainer.dataset.windowLength, corpus: corpus, corpusFingerprint: TrainingState.fingerprint(ids),
                   history: trainer.history, heldOutHistory: trainer.heldOutHistory)
     }
 
@@ -292,7 +293,7 @@ extension TrainingState {
             "beta1": Double(s.beta1), "beta2": Double(s.beta2), "epsilon": Double(s.epsilon),
             "weight_decay": Double(s.weightDecay), "clip": Double(s.clip),
             "optimizer": s.method.rawValue, "momentum": Double(s.momentum),
-            "batch_size": batchSize, "shards": shards, "held_out_fraction": heldOutFraction,
+            "batch_size": batchSize, "shards": shards, "held_out_fraction": heldOutFraction, "window_length": windowLength,
             "random_state": String(random.state), "corpus": corpus, "corpus_fingerprint": String(corpusFingerprint),
             "log_history": curve(history), "held_out_history": curve(heldOutHistory),
         ]
@@ -342,10 +343,15 @@ extension TrainingState {
             }
         }
         let (batchSize, shards, heldOut) = (try json.integer("batch_size"), try json.integer("shards"), try json.number("held_out_fraction"))
+        let windowLength = try json.integer("window_length", default: model.config.context)
         guard batchSize >= 1, shards >= 1, (0...0.9).contains(heldOut), optimizer.step >= 0, settings.totalSteps >= 1, settings.warmupSteps >= 0 else {
             throw TinyGPTError(file: json.file, message: "batch_size, shards, total_steps must be at least 1, step and warmup_steps at least 0, held_out_fraction in 0…0.9")
         }
+        guard (1...model.config.context).contains(windowLength) else {
+            throw TinyGPTError(file: json.file, message: "window_length must be 1…\(model.config.context) (the model's n_positions), got \(windowLength)")
+        }
         self.init(optimizer: optimizer, random: RandomGenerator(seed: state), batchSize: batchSize, shards: shards, heldOutFraction: heldOut,
+                  windowLength: windowLength,
                   corpus: try json.string("corpus"), corpusFingerprint: fingerprint,
                   history: try curve("log_history"), heldOutHistory: try curve("held_out_history"))
     }

@@ -48,8 +48,12 @@ func sample(_ flags: Flags) throws {
     let checkpoint = try loadCheckpoint(flags.string("checkpoint"))
     let prompt = try promptIDs(flags.string("prompt"), checkpoint.tokenizer)
     var random = RandomGenerator(seed: seed)
-    let ids = checkpoint.model.generate(prompt: prompt, count: count, settings: settings, random: &random, cached: !flags.flag("no-cache"))
+    let cached = !flags.flag("no-cache"), start = ContinuousClock.now
+    let ids = checkpoint.model.generate(prompt: prompt, count: count, settings: settings, random: &random, cached: cached)
+    let elapsed = seconds(ContinuousClock.now - start), made = ids.count - prompt.count
     Output.emit(checkpoint.tokenizer.decode(ids) + "\n")
+    Output.note("sampled \(made) tokens in \(fixed(elapsed, 2)) s (\(fixed(Double(made) / max(elapsed, 1e-9), 1)) tokens/s; "
+                + "key/value cache \(cached ? "on" : "off, --no-cache"))")
 }
 
 /// gpt eval: the mean cross-entropy per token of a text, and its perplexity.
@@ -64,11 +68,14 @@ func evaluate(_ flags: Flags) throws {
     if !encoding.unknown.isEmpty {
         Output.note("\(encoding.unknown.count) pieces of \(path) are not in the vocabulary and count as \(unknownPiece)")
     }
+    let start = ContinuousClock.now
     let (loss, predicted) = checkpoint.model.meanLoss(over: encoding.ids) { done, all in
         Output.progress("eval     \(grouped(done)) of \(grouped(all)) windows")
     }
+    let elapsed = seconds(ContinuousClock.now - start)
     Output.endProgress()
     Output.line("loss \(fixed(loss, 4)) nats per token, perplexity \(fixed(exp(loss), 2)) (\(grouped(predicted)) tokens of \(path) predicted)")
+    Output.note("evaluated \(grouped(predicted)) tokens in \(fixed(elapsed, 2)) s (\(grouped(Int(Double(predicted) / max(elapsed, 1e-9)))) tokens/s)")
     if flags.isSet("logits") {
         let ids = Array(encoding.ids.prefix(checkpoint.model.config.context))
         let logits = checkpoint.model.forward(ids, windowLength: ids.count).logits

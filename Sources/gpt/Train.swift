@@ -130,13 +130,14 @@ func resumedRun(_ flags: Flags, from directory: String) throws -> Run {
     if TrainingState.fingerprint(corpus.ids) != state.corpusFingerprint {
         Output.note("\(path) is not the text \(directory) was trained on (\(state.corpus)): training goes on with it")
     }
-    let dataset = try trainingData(corpus, windowLength: checkpoint.model.config.context, heldOutFraction: state.heldOutFraction)
+    let dataset = try trainingData(corpus, windowLength: state.windowLength, heldOutFraction: state.heldOutFraction)
     return Run(corpus: corpus, trainer: Trainer(model: checkpoint.model, resuming: state, dataset: dataset),
                seed: (try? seedFlag(flags)) ?? 1, resumedFrom: directory, savedTotalSteps: savedTotalSteps)
 }
 
 /// Flags that a model fixes: a run that starts from one (--init-from) takes them from its config.json.
-let fixedByTheModel = ["tokenizer", "vocab-size", "width", "layers", "heads", "context", "norm", "activation", "positions",
+/// --context is not among them: it may shorten the training windows (the model keeps its positions).
+let fixedByTheModel = ["tokenizer", "vocab-size", "width", "layers", "heads", "norm", "activation", "positions",
                        "untied", "no-mask", "no-scale", "no-residual", "no-layernorm"]
 
 /// A fine-tuning run: a saved model's weights, configuration and tokenizer; a fresh AdamW and
@@ -151,13 +152,21 @@ func fineTuningRun(_ flags: Flags, from directory: String) throws -> Run {
     let batch = try flags.integer("batch", atLeast: 1), shards = try flags.integer("shards", atLeast: 1)
     let heldOut = Double(try flags.number("held-out", in: 0...0.9))
     let checkpoint = try loadCheckpoint(directory)
-    try MemoryEstimate(config: checkpoint.model.config, batch: batch, shards: shards).check(limit: memoryLimit)
+    var windows = checkpoint.model.config                                  // the training windows' shape
+    if flags.isSet("context") {
+        windows.context = try flags.integer("context", atLeast: 1)
+        guard windows.context <= checkpoint.model.config.context else {
+            throw CommandLineError.usage("--context \(windows.context) is longer than \(directory)'s n_positions, \(checkpoint.model.config.context): "
+                                         + "train on windows of at most that many tokens")
+        }
+    }
+    try MemoryEstimate(config: windows, batch: batch, shards: shards).check(limit: memoryLimit)
     let path = flags.string("corpus"), encoding = checkpoint.tokenizer.encode(try readCorpus(path))
     if !encoding.unknown.isEmpty {
         Output.note("\(encoding.unknown.count) pieces of \(path) are not in \(directory)'s vocabulary and train as \(unknownPiece)")
     }
     let corpus = Corpus(path: path, tokenizer: checkpoint.tokenizer, ids: encoding.ids)
-    let dataset = try trainingData(corpus, windowLength: checkpoint.model.config.context, heldOutFraction: heldOut)
+    let dataset = try trainingData(corpus, windowLength: windows.context, heldOutFraction: heldOut)
     let trainer = Trainer(model: checkpoint.model, dataset: dataset, batchSize: batch, settings: settings,
                           random: RandomGenerator(seed: seed), shards: shards)
     return Run(corpus: corpus, trainer: trainer, seed: seed, resumedFrom: nil, initializedFrom: directory,
@@ -268,7 +277,7 @@ func printHeader(_ run: Run, _ flags: Flags, demo: Bool) {
                 + "(train \(grouped(trainer.dataset.train.count)), held out \(grouped(trainer.dataset.heldOut.count)))")
     Output.line("model    \(describe(config)) = \(grouped(trainer.model.parameterCount)) parameters")
     func spelled(_ flag: String, _ value: Float) -> String { run.resumedFrom == nil ? flags.string(flag) : "\(value)" }
-    Output.line("training \(settings.totalSteps) steps of \(trainer.batchSize) windows × \(config.context) tokens; \(settings.method == .sgd ? "SGD (momentum \(settings.momentum))" : "AdamW") "
+    Output.line("training \(settings.totalSteps) steps of \(trainer.batchSize) windows × \(trainer.dataset.windowLength) tokens; \(settings.method == .sgd ? "SGD (momentum \(settings.momentum))" : "AdamW") "
                 + "lr \(spelled("lr", settings.learningRate)) "
                 + "(warm-up \(settings.warmupSteps), cosine to \(spelled("min-lr", settings.minLearningRate))), weight decay \(spelled("weight-decay", settings.weightDecay)); "
                 + (run.resumedFrom == nil ? "seed \(run.seed); " : "") + "\(FastProduct.threads) thread\(FastProduct.threads == 1 ? "" : "s")")
