@@ -258,6 +258,7 @@ extension Matrix {
     /// A `[rows, cols]` matrix of N(0, std²) samples, drawn row by row.
     public static func random(rows: Int, cols: Int, std: Float, random: inout RandomGenerator) -> Matrix {
         var result = Matrix(rows: rows, cols: cols)
+        guard std != 0 else { return result }                           // N(0, 0) is 0: nothing to draw
         for i in 0..<result.values.count { result.values[i] = Float(random.normal()) * std }
         return result
     }

@@ -75,9 +75,10 @@ public struct GPT: Sendable {
 
     /// A fresh model with GPT-2's initialisation: weights N(0, 0.02²); the two projections that
     /// write into the residual stream (attn.c_proj, mlp.c_proj) N(0, (0.02/√(2L))²); biases 0; γ 1, β 0.
-    public init(config: Configuration, random: inout RandomGenerator) throws {
+    /// (`std` 0: every weight 0 and no draws, for a loader that fills them, chapter 17.)
+    public init(config: Configuration, random: inout RandomGenerator, std: Float = 0.02) throws {
         try config.validate()
-        let C = config.width, std: Float = 0.02
+        let C = config.width
         let residualStd = std / Float(2 * config.layers).squareRoot()
         self.config = config
         tokenEmbedding = Embedding(weight: Matrix.random(rows: config.vocabularySize, cols: C, std: std, random: &random))
@@ -115,8 +116,10 @@ public struct GPT: Sendable {
 
     /// ids [B·T] (B windows of T tokens, one after another) → logits [B·T, V].
     /// Row b·T + t holds the scores for the token after position t of window b. With `caches`
-    /// (generation, chapter 14: one per block), ids are the newest tokens of one window.
-    public func forward(_ ids: [Int], windowLength T: Int, caches: [AttentionCache]? = nil) -> (logits: Matrix, saved: Saved) {
+    /// (generation, chapter 14: one per block), ids are the newest tokens of one window. Without
+    /// `saving` (evaluation, generation: no backward follows) each block's saved rows are let go
+    /// as soon as the next block has run, and `saved` holds no blocks.
+    public func forward(_ ids: [Int], windowLength T: Int, caches: [AttentionCache]? = nil, saving: Bool = true) -> (logits: Matrix, saved: Saved) {
         let seen = caches?.first?.qkv.rows ?? 0                                       // tokens before these (generation)
         precondition(T >= 1 && seen + T <= config.context && ids.count % T == 0, "windows of \(T) tokens from \(ids.count) IDs")
         let tokens = tokenEmbedding.forward(ids)                                     // W_E[ids]  [B·T, C]
@@ -125,8 +128,10 @@ public struct GPT: Sendable {
         var blockSaved: [Block.Saved] = [], blockOutputs: [Matrix] = []
         for (l, block) in blocks.enumerated() {
             let (y, saved) = block.forward(x, windowLength: T, cache: caches?[l])      // X_l = Block_l(X_{l−1})
-            blockSaved.append(saved)
-            blockOutputs.append(y)
+            if saving {
+                blockSaved.append(saved)
+                blockOutputs.append(y)
+            }
             x = y
         }
         var finalNormSaved: LayerNorm.Saved? = nil

@@ -110,7 +110,7 @@ extension GPT {
             let end = min(starts[done] + T, ids.count - 1), length = end - starts[done]      // a short last window goes alone
             let batch = length < T ? [starts[done]] : Array(starts[done ..< min(done + perBatch, starts.count)]).filter { $0 + T < ids.count }
             let inputs = batch.flatMap { ids[$0 ..< $0 + length] }, targets = batch.flatMap { ids[$0 + 1 ... $0 + length] }
-            let (logits, _) = forward(inputs, windowLength: length)
+            let (logits, _) = forward(inputs, windowLength: length, saving: false)
             let loss = CrossEntropy.forward(logits, targets: targets).loss
             total += Double(loss) * Double(inputs.count)                          // the batch's mean, back to a sum
             predicted += inputs.count
@@ -232,7 +232,7 @@ public struct Trainer: Sendable {
         for first in stride(from: 0, to: starts.count, by: batchSize) {
             let batch = starts[first ..< min(first + batchSize, starts.count)]
             let ids = batch.flatMap { dataset.heldOut[$0 ..< $0 + T] }, targets = batch.flatMap { dataset.heldOut[$0 + 1 ... $0 + T] }
-            let loss = CrossEntropy.forward(model.forward(ids, windowLength: T).logits, targets: targets).loss
+            let loss = CrossEntropy.forward(model.forward(ids, windowLength: T, saving: false).logits, targets: targets).loss
             total += Double(loss) * Double(batch.count)                      // the batch's mean, back to a sum
         }
         return Float(total / Double(starts.count))

@@ -82,10 +82,10 @@ extension GPT {
             if cached && config.masked && ids.count <= config.context {
                 let new = caches == nil ? ids : [ids[ids.count - 1]]      // the prompt first, then one token a step
                 if caches == nil { caches = blocks.map { _ in AttentionCache() } }
-                logits = forward(new, windowLength: new.count, caches: caches).logits
+                logits = forward(new, windowLength: new.count, caches: caches, saving: false).logits
             } else {
                 let window = Array(ids.suffix(config.context))            // crop to the context
-                logits = forward(window, windowLength: window.count).logits
+                logits = forward(window, windowLength: window.count, saving: false).logits
             }
             let last = logits.row(logits.rows - 1)                        // the prediction after the last token
             ids.append(drawToken(nextTokenDistribution(last, settings: settings), random: &random))

@@ -47,8 +47,12 @@ public enum Safetensors {
 
     /// The bytes of a safetensors file → name → tensor. Throws, naming `file`, on anything malformed.
     public static func decode(_ data: Data, file: String) throws -> [String: Tensor] {
+        try decode([UInt8](data), file: file)
+    }
+
+    /// The same from the file's bytes as they were read (no second copy of a 500 MB file).
+    public static func decode(_ bytes: [UInt8], file: String) throws -> [String: Tensor] {
         func fail(_ message: String) -> TinyGPTError { TinyGPTError(file: file, message: message) }
-        let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw fail("\(bytes.count) bytes is too short for a safetensors file (its first 8 bytes give the header's length)") }
         let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
         guard headerLength <= UInt64(bytes.count - 8) else {

@@ -149,7 +149,7 @@ extension GPT {
     public init(config: Configuration, tensors: [String: Tensor], file: String) throws {
         func fail(_ message: String) -> TinyGPTError { TinyGPTError(file: file, message: message) }
         var random = RandomGenerator(seed: 0)
-        self = try GPT(config: config, random: &random)                    // every value below is replaced
+        self = try GPT(config: config, random: &random, std: 0)            // zeros, no draws: every value below is replaced
         var unused = Set(tensors.keys)
         func take(_ name: String) -> Tensor? {                              // "transformer." is optional
             for key in [GPT.fileName(name), name] where tensors[key] != nil {
@@ -452,6 +452,25 @@ public struct Checkpoint: Sendable {
             }
             return data
         }
+        func bytes(_ name: String) throws -> [UInt8] {                    // read straight into an array: one copy in memory
+            guard let handle = FileHandle(forReadingAtPath: file(name).path) else {
+                throw TinyGPTError(file: file(name).path, message: "missing or unreadable")
+            }
+            defer { try? handle.close() }
+            let size = Int((try? handle.seekToEnd()) ?? 0)
+            try? handle.seek(toOffset: 0)
+            var count = 0
+            let result = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                while count < size {
+                    let got = Foundation.read(handle.fileDescriptor, buffer.baseAddress! + count, size - count)
+                    if got <= 0 { break }
+                    count += got
+                }
+                initialized = count
+            }
+            guard count == size else { throw TinyGPTError(file: file(name).path, message: "could not be read to its end (\(count) of \(size) bytes)") }
+            return result
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TinyGPTError(file: directory.path, message: "no such checkpoint directory")
@@ -482,12 +501,13 @@ public struct Checkpoint: Sendable {
             throw TinyGPTError(file: file("config.json").path, message: "vocab_size \(config.vocabularySize) is smaller than the tokenizer's \(tokenizer.count) entries")
         }
         let modelFile = file("model.safetensors").path
-        let model = try GPT(config: config, tensors: try Safetensors.decode(try read("model.safetensors"), file: modelFile), file: modelFile)
+        let tensors = try Safetensors.decode(try bytes("model.safetensors"), file: modelFile)     // the file's bytes are let go here
+        let model = try GPT(config: config, tensors: tensors, file: modelFile)
         var training: TrainingState? = nil
         if FileManager.default.fileExists(atPath: file("trainer_state.json").path) {
             let momentsFile = file("optimizer.safetensors").path
             training = try TrainingState(json: JSONObject(try read("trainer_state.json"), file: file("trainer_state.json").path), model: model,
-                                         moments: try Safetensors.decode(try read("optimizer.safetensors"), file: momentsFile), momentsFile: momentsFile)
+                                         moments: try Safetensors.decode(try bytes("optimizer.safetensors"), file: momentsFile), momentsFile: momentsFile)
         }
         return Checkpoint(model: model, tokenizer: tokenizer, training: training)
     }

@@ -53,6 +53,7 @@ public enum FastProduct {
         let n = transposingA ? a.cols : a.rows, k = transposingA ? a.rows : a.cols
         let m = transposingB ? b.rows : b.cols
         guard n > 0, m > 0, k > 0 else { return Matrix(rows: n, cols: m) }
+        if n < tileRows && triangle == .none { return fewRows(a, b, transposingA: transposingA, transposingB: transposingB, n: n, k: k, m: m) }
         let strips = packStrips(b, transposed: transposingB)
         // Every element of C is written below, so C starts uninitialised (no zero-fill pass),
         // unless a triangle is skipped: then the skipped elements are the zeros C starts with.
@@ -86,6 +87,102 @@ public enum FastProduct {
             initialized = n * m
         }
         return Matrix(rows: n, cols: m, values: values)
+    }
+
+    /// Fewer rows than a tile (generation's one new token, chapter 14): packing B would cost more
+    /// than the product, and a tile would compute rows of zeros. So B is read where it lies, once:
+    /// row p of B added into C's row with weight A(i, p), or, with `transposingB`, each C[i, j] the
+    /// dot product of A's row i with b's row j. Each C[i, j] is still one fused multiply-add per p,
+    /// p = 0, 1, 2… from 0, as in the tile: the same bits as with many rows. Threads take columns.
+    static func fewRows(_ a: MatrixView, _ b: MatrixView, transposingA: Bool, transposingB: Bool, n: Int, k: Int, m: Int) -> Matrix {
+        let values = [Float](unsafeUninitializedCapacity: n * m) { cBuffer, initialized in
+            a.matrix.values.withUnsafeBufferPointer { aBuffer in
+                b.matrix.values.withUnsafeBufferPointer { bBuffer in
+                    let aStride = a.matrix.cols, bStride = b.matrix.cols
+                    let aBase = aBuffer.baseAddress! + a.rowRange.lowerBound * aStride + a.colRange.lowerBound
+                    let bBase = bBuffer.baseAddress! + b.rowRange.lowerBound * bStride + b.colRange.lowerBound
+                    let (aRowStep, aColumnStep) = transposingA ? (1, aStride) : (aStride, 1)   // A(i, p) at aBase[i·row + p·column]
+                    let rows = RowsOfC(a: aBase, aRowStep: aRowStep, aColumnStep: aColumnStep, b: bBase, bStride: bStride,
+                                       transposingB: transposingB, c: cBuffer.baseAddress!, n: n, k: k, m: m)
+                    let parts = (threads > 1 && !isSharingCores && n * m * k >= parallelThreshold) ? threads : 1
+                    if parts == 1 { rows.compute(columns: 0..<m) } else {
+                        let chunk = (m / parts + 15) / 16 * 16                       // whole Vectors per thread
+                        DispatchQueue.concurrentPerform(iterations: parts) { part in
+                            let first = min(m, part * chunk), end = part == parts - 1 ? m : min(m, first + chunk)
+                            if first < end { rows.compute(columns: first..<end) }
+                        }
+                    }
+                }
+            }
+            initialized = n * m
+        }
+        return Matrix(rows: n, cols: m, values: values)
+    }
+
+    /// Raw views for `fewRows`; each thread writes only its own columns of C.
+    struct RowsOfC: @unchecked Sendable {
+        let a: UnsafePointer<Float>, aRowStep: Int, aColumnStep: Int     // A(i, p) at a[i·aRowStep + p·aColumnStep]
+        let b: UnsafePointer<Float>, bStride: Int                        // b's rows bStride apart
+        let transposingB: Bool
+        let c: UnsafeMutablePointer<Float>, n: Int, k: Int, m: Int       // C [n, m]
+
+        func compute(columns: Range<Int>) {
+            for i in 0..<n {
+                let aRow = a + i * aRowStep, cRow = c + i * m
+                if transposingB {
+                    multiplyByRows(aRow, aColumnStep, b, bStride, cRow, k: k, columns: columns)
+                } else {
+                    addRows(aRow, aColumnStep, b, bStride, cRow, k: k, columns: columns)
+                }
+            }
+        }
+    }
+
+    /// cRow[j] = Σ_p aRow[p·step] · B[p, j] for j in `columns`, B's rows `bStride` apart: each row of
+    /// B is read once, in order, and added into the row of C (which stays in the fastest cache).
+    static func addRows(_ aRow: UnsafePointer<Float>, _ step: Int, _ b: UnsafePointer<Float>, _ bStride: Int,
+                        _ cRow: UnsafeMutablePointer<Float>, k: Int, columns: Range<Int>) {
+        let width = Vector.scalarCount, vectorEnd = columns.lowerBound + columns.count / width * width
+        (cRow + columns.lowerBound).initialize(repeating: 0, count: columns.count)
+        for p in 0..<k {
+            let x = aRow[p * step], bRow = b + p * bStride, xs = Vector(repeating: x)
+            var j = columns.lowerBound
+            while j < vectorEnd {
+                var sum: Vector = load(cRow + j)
+                sum.addProduct(xs, load(bRow + j))
+                store(sum, cRow + j)
+                j += width
+            }
+            while j < columns.upperBound { cRow[j].addProduct(x, bRow[j]); j += 1 }
+        }
+    }
+
+    /// cRow[j] = Σ_p aRow[p·step] · b[j, p] for j in `columns`: one dot product per row of b, eight
+    /// rows at a time so that eight sums are in flight, each summed over p in order.
+    static func multiplyByRows(_ aRow: UnsafePointer<Float>, _ step: Int, _ b: UnsafePointer<Float>, _ bStride: Int,
+                               _ cRow: UnsafeMutablePointer<Float>, k: Int, columns: Range<Int>) {
+        var j = columns.lowerBound
+        while j + 8 <= columns.upperBound {
+            let r = b + j * bStride
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+            for p in 0..<k {
+                let x = aRow[p * step]
+                s0.addProduct(x, r[p]); s1.addProduct(x, r[bStride + p])
+                s2.addProduct(x, r[2 * bStride + p]); s3.addProduct(x, r[3 * bStride + p])
+                s4.addProduct(x, r[4 * bStride + p]); s5.addProduct(x, r[5 * bStride + p])
+                s6.addProduct(x, r[6 * bStride + p]); s7.addProduct(x, r[7 * bStride + p])
+            }
+            cRow[j] = s0; cRow[j + 1] = s1; cRow[j + 2] = s2; cRow[j + 3] = s3
+            cRow[j + 4] = s4; cRow[j + 5] = s5; cRow[j + 6] = s6; cRow[j + 7] = s7
+            j += 8
+        }
+        while j < columns.upperBound {
+            let r = b + j * bStride
+            var sum: Float = 0
+            for p in 0..<k { sum.addProduct(aRow[p * step], r[p]) }
+            cRow[j] = sum
+            j += 1
+        }
     }
 
     /// B [k, m] re-laid as strips of W = 16 (or 32) columns, each strip k rows of W contiguous numbers, so a
