@@ -272,8 +272,8 @@ extension TrainingState {
     /// Where `trainer` stands, for a checkpoint of a run on `corpus` (its path and its token IDs).
     public init(_ trainer: Trainer, corpus: String, ids: [Int]) {
         self.init(optimizer: trainer.optimizer, random: trainer.random, batchSize: trainer.batchSize, shards: trainer.shards,
-                  heldOutFraction: trainer.dataset.heldOutFraction, windowLength: trainer.dataset.windowLength, corpus: corpus, corpusFingerprint: TrainingState.fingerprint(ids),
-                  history: trainer.history, heldOutHistory: trainer.heldOutHistory)
+                  heldOutFraction: trainer.dataset.heldOutFraction, windowLength: trainer.dataset.windowLength, corpus: corpus,
+                  corpusFingerprint: TrainingState.fingerprint(ids), history: trainer.history, heldOutHistory: trainer.heldOutHistory)
     }
 
     /// FNV-1a over the IDs: equal streams give equal fingerprints; different ones almost surely differ.

@@ -11,9 +11,10 @@ import Dispatch
 //      registers) and on arm64; W = 32 when Package.swift found AVX-512 (SIMD16 registers).
 //   2. Fused multiply-add: acc += a·b in one instruction (needs AVX2/FMA codegen: Package.swift).
 //   3. Cache blocks: k is taken 256 at a time, so the six rows of A a tile reads (6 KB) stay in
-//      the fastest cache while they meet every strip of B. A tile leaves its partial sums in C
-//      between blocks and picks them up again: the order of the additions, k = 0, 1, 2…, is the
-//      same as without blocks.
+//      the fastest cache while they meet every strip of B, and B's columns 2,048 at a time, so
+//      the block of B they meet stays cached too. A tile leaves its partial sums in C between
+//      blocks and picks them up again: the order of the additions, k = 0, 1, 2…, is the same as
+//      without blocks.
 //   4. Cores: blocks of output rows go to different threads. Each C[i, j] is still summed by one
 //      thread, over k in order, so the result is bit-identical whatever the thread count.
 
@@ -30,6 +31,7 @@ public enum FastProduct {
     public static let tileRows = 6                       // rows of C per register tile
     public static let tileCols = 2 * Vector.scalarCount  // columns of C per tile, W: 16, or 32 with AVX-512
     static let depthBlock = 256                          // k values per cache block
+    static let columnWidth = 2048                        // columns of B per cache block (a multiple of W)
     /// Below this many multiply-adds a second thread costs more (~40 µs to start) than it saves.
     /// (Tests lower it to split tiny products; like `threads`, it never changes a result.)
     nonisolated(unsafe) public static var parallelThreshold = 2_000_000
@@ -262,45 +264,54 @@ public enum FastProduct {
                     var kStart = 0
                     while kStart < k {
                         let block = kStart ..< min(k, kStart + FastProduct.depthBlock)
-                        var i = rows.lowerBound
-                        while i < rows.upperBound {               // R rows of A (6 KB at most): stay cached…
-                            let tileRows = i ..< min(i + R, rows.upperBound), depth = block.clamped(to: sums(tileRows))
-                            if !depth.isEmpty {
-                                let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
-                                // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
-                                var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
-                                var rowStep = aRowStep, columnStep = aColumnStep
-                                if packsA || tileRows.count < R, let panel = panelBuffer.baseAddress {
-                                    if tileRows.count == R && rowStep == 1 {     // Aᵀ: the six numbers of a p lie side by side
-                                        for p in 0..<depth.count {
-                                            let from = aTile + p * columnStep, to = panel + p * R
-                                            store(UnsafeRawPointer(from).loadUnaligned(as: SIMD4<Float>.self), to)
-                                            store(UnsafeRawPointer(from + 4).loadUnaligned(as: SIMD2<Float>.self), to + 4)
-                                        }
-                                    } else {
-                                        for p in 0..<depth.count {
-                                            for r in 0..<R {
-                                                panel[p * R + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                        // Columns of B, `columnWidth` at a time: the block of B the row tiles meet (256 × 2,048
+                        // numbers, 2 MB) stays in the cache while every row tile of this thread passes it,
+                        // instead of coming from memory again for each of them when C is very wide (GPT-2's
+                        // 50,257 logits). Each C[i, j] still adds its p in order: the same bits.
+                        var columnStart = 0
+                        while columnStart < m {
+                            let columnBlock = columnStart ..< (m - columnStart > FastProduct.columnWidth ? columnStart + FastProduct.columnWidth : m)
+                            var i = rows.lowerBound
+                            while i < rows.upperBound {               // R rows of A (6 KB at most): stay cached…
+                                let tileRows = i ..< min(i + R, rows.upperBound), depth = block.clamped(to: sums(tileRows))
+                                if !depth.isEmpty {
+                                    let first = depth.lowerBound == sums(tileRows).lowerBound   // C starts here, or adds on
+                                    // A(i + r, p) at aTile[r·rowStep + (p − depth.lowerBound)·columnStep]
+                                    var aTile = a + i * aRowStep + depth.lowerBound * aColumnStep
+                                    var rowStep = aRowStep, columnStep = aColumnStep
+                                    if packsA || tileRows.count < R, let panel = panelBuffer.baseAddress {
+                                        if tileRows.count == R && rowStep == 1 {     // Aᵀ: the six numbers of a p lie side by side
+                                            for p in 0..<depth.count {
+                                                let from = aTile + p * columnStep, to = panel + p * R
+                                                store(UnsafeRawPointer(from).loadUnaligned(as: SIMD4<Float>.self), to)
+                                                store(UnsafeRawPointer(from + 4).loadUnaligned(as: SIMD2<Float>.self), to + 4)
+                                            }
+                                        } else {
+                                            for p in 0..<depth.count {
+                                                for r in 0..<R {
+                                                    panel[p * R + r] = r < tileRows.count ? aTile[r * rowStep + p * columnStep] : 0
+                                                }
                                             }
                                         }
+                                        (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, R)
                                     }
-                                    (aTile, rowStep, columnStep) = (UnsafePointer(panel), 1, R)
+                                    let out = tileRows.count == R ? c + i * m : scratchBuffer.baseAddress!
+                                    var j = columnBlock.lowerBound
+                                    while j + W <= columnBlock.upperBound && j < columns(tileRows) {     // …while they meet each W-column strip of B
+                                        tile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
+                                        j += W
+                                    }
+                                    if columnBlock.upperBound == m && j + W / 2 <= m && j < columns(tileRows) {   // half a strip left: one Vector wide
+                                        halfTile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
+                                        j += W / 2
+                                    }
+                                    for row in tileRows where columnBlock.upperBound == m && j < columns(row ..< row + 1) {
+                                        single(row: row, cols: j ..< columns(row ..< row + 1), block: block)
+                                    }
                                 }
-                                let out = tileRows.count == R ? c + i * m : scratchBuffer.baseAddress!
-                                var j = 0
-                                while j + W <= m && j < columns(tileRows) {     // …while they meet each W-column strip of B
-                                    tile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
-                                    j += W
-                                }
-                                if j + W / 2 <= m && j < columns(tileRows) {   // half a strip left: one Vector wide
-                                    halfTile(aTile, rowStep: rowStep, columnStep: columnStep, out: out + j, col: j, depth: depth, first: first)
-                                    j += W / 2
-                                }
-                                for row in tileRows where j < columns(row ..< row + 1) {
-                                    single(row: row, cols: j ..< columns(row ..< row + 1), block: block)
-                                }
+                                i = tileRows.upperBound
                             }
-                            i = tileRows.upperBound
+                            columnStart = columnBlock.upperBound
                         }
                         kStart = block.upperBound
                     }

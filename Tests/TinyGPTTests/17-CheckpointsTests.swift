@@ -80,7 +80,7 @@ let checkpointCorpus = String(repeating: "the dog is cute . the cat is cute . I 
         let folder = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let state = TrainingState(optimizer: first.optimizer, random: first.random, batchSize: 3, shards: 2, heldOutFraction: 0.1,
-                                  corpus: "corpus.txt", corpusFingerprint: TrainingState.fingerprint(ids),
+                                  windowLength: dataset.windowLength, corpus: "corpus.txt", corpusFingerprint: TrainingState.fingerprint(ids),
                                   history: firstLosses.enumerated().map { LossPoint(step: $0.offset + 1, loss: $0.element) })
         try Checkpoint(model: first.model, tokenizer: tokenizer, training: state).save(to: folder.appendingPathComponent("run"))
 

@@ -48,6 +48,23 @@ import Testing
         #expect(maxDifference(q.timesTransposed(k).values, definitionProduct(q, k.transposed()).values) <= 1e-5 * 300)
     }
 
+    @Test("fewer rows than a tile (generation's one token): B read where it lies gives the very bits of the tiled product, in every form, through views, on two threads",
+          arguments: [1, 2, 5])
+    func fewRowsAreTheTilesBits(rows: Int) {
+        // 12 rows go through the tile; their first `rows` rows alone go through fewRows. k = 300: two cache blocks.
+        let a = random(12, 300, seed: 30), b = random(300, 70, seed: 31), bT = random(70, 300, seed: 32), aT = random(300, 12, seed: 33)
+        let few = a.block(rows: 0 ..< rows, cols: 0 ..< 300), fewT = aT.block(rows: 0 ..< 300, cols: 0 ..< rows)
+        for threads in [1, 2] {
+            let saved = (FastProduct.threads, FastProduct.parallelThreshold)
+            (FastProduct.threads, FastProduct.parallelThreshold) = (threads, 1)
+            defer { (FastProduct.threads, FastProduct.parallelThreshold) = saved }
+            #expect(few.times(b).values == Array(a.times(b).values.prefix(rows * 70)))
+            #expect(few.timesTransposed(bT).values == Array(a.timesTransposed(bT).values.prefix(rows * 70)))
+            #expect(fewT.transposedTimes(b).values == Array(aT.transposedTimes(b).values.prefix(rows * 70)))
+            #expect(a.view(rows: 3 ..< 3 + rows, cols: 0 ..< 300).times(b).values == Array(a.times(b).values[3 * 70 ..< (3 + rows) * 70]))
+        }
+    }
+
     @Test("a product of views reads the blocks where they lie: the same bits as on copies of them",
           arguments: [(5, 3, 16), (13, 16, 16), (32, 16, 32), (7, 48, 40), (70, 9, 24)])
     func views(shape: (Int, Int, Int)) {

@@ -187,7 +187,7 @@ func lossLines(_ stdout: String) -> [String] {
 
         let unknown = try runGPT(["sample", "--checkpoint", "model", "--prompt", "the zebra", "--tokens", "2"], in: folder)
         #expect(unknown.status == 0)
-        #expect(unknown.stderr == "note: not in the vocabulary (became <unk>): zebra\n")
+        #expect(unknown.stderr.hasPrefix("note: not in the vocabulary (became <unk>): zebra\nnote: sampled 2 tokens in "), "\(unknown.stderr)")
         #expect(unknown.stdout.hasPrefix("the <unk>"))
 
         let evaluated = try runGPT(["eval", "--checkpoint", "model", "--text", "corpus.txt"], in: folder)
@@ -195,6 +195,7 @@ func lossLines(_ stdout: String) -> [String] {
         let words = evaluated.stdout.split(separator: " ")
         #expect(words.first == "loss" && Double(words[1]) != nil, "\(evaluated.stdout)")
         #expect(evaluated.stdout.contains("perplexity "))
+        #expect(evaluated.stderr.hasPrefix("note: evaluated ") && evaluated.stderr.contains(" tokens/s)"), "\(evaluated.stderr)")
     }
 
     @Test("train --stop-at 3 --save, then --resume: the same losses, step for step, as 6 steps straight")
