@@ -323,6 +323,16 @@ func lossLines(_ stdout: String) -> [String] {
                                   "--in", "the cat is cute .", "--checkpoint", "model"], in: folder)
         #expect(context.status == 0 && context.stdout.contains("layer 0") && context.stdout.contains("layer 1"))
         #expect(context.stderr.contains("'dog' is not in \"the cat is cute .\""))
+        // A word in [brackets] is compared instead: "cat" at position 1 of one sentence against "dog" at 1 of another.
+        let marked = try runGPT(["explore", "context", "dog", "--in", "the dog is cute .", "--in", "the [cat] is cute .",
+                                 "--checkpoint", "model", "--json"], in: folder)
+        let markedObject = try JSONSerialization.jsonObject(with: Data(marked.stdout.utf8)) as? [String: Any]
+        #expect(marked.status == 0 && markedObject?["words"] as? [String] == ["dog", "cat"], "\(marked.stdout) \(marked.stderr)")
+        let layers = try #require(markedObject?["layers"] as? [[String: Any]])
+        #expect(layers.count == 2 && (layers[0]["pairs"] as? [[String: Any]])?.count == 1)
+        let bad = try runGPT(["explore", "context", "dog", "--in", "the dog is cute .", "--in", "the [zebra] is cute .",
+                              "--checkpoint", "model"], in: folder)
+        #expect(bad.status != 0 && bad.stderr.contains("'zebra' is not one token"), "\(bad.stderr)")
         let attention = try runGPT(["attention", "--checkpoint", "model", "--prompt", "the dog is cute", "--out", "pictures"], in: folder)
         #expect(attention.status == 0, "\(attention.stderr)")
         let texts = try svgTexts(folder.appendingPathComponent("pictures/attention.svg"))
