@@ -151,10 +151,11 @@ func fineTuningRun(_ flags: Flags, from directory: String) throws -> Run {
     let settings = try optimizerSettings(flags)
     let batch = try flags.integer("batch", atLeast: 1), shards = try flags.integer("shards", atLeast: 1)
     let heldOut = Double(try flags.number("held-out", in: 0...0.9))
+    let context = flags.isSet("context") ? try flags.integer("context", atLeast: 1) : nil
     let checkpoint = try loadCheckpoint(directory)
     var windows = checkpoint.model.config                                  // the training windows' shape
-    if flags.isSet("context") {
-        windows.context = try flags.integer("context", atLeast: 1)
+    if let context {
+        windows.context = context
         guard windows.context <= checkpoint.model.config.context else {
             throw CommandLineError.usage("--context \(windows.context) is longer than \(directory)'s n_positions, \(checkpoint.model.config.context): "
                                          + "train on windows of at most that many tokens")
