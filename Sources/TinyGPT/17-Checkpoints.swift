@@ -446,12 +446,7 @@ public struct Checkpoint: Sendable {
     /// Reads a checkpoint directory: ours, or one Hugging Face wrote for GPT2LMHeadModel.
     public static func load(from directory: URL) throws -> Checkpoint {
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        func read(_ name: String) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: file(name).path) else {
-                throw TinyGPTError(file: file(name).path, message: "missing or unreadable")
-            }
-            return data
-        }
+        func read(_ name: String) throws -> Data { Data(try bytes(name)) }     // the small JSON files
         func bytes(_ name: String) throws -> [UInt8] {                    // read straight into an array: one copy in memory
             guard let handle = FileHandle(forReadingAtPath: file(name).path) else {
                 throw TinyGPTError(file: file(name).path, message: "missing or unreadable")
